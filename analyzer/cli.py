@@ -1,0 +1,177 @@
+"""The ``podmortem`` command line (typer). Only this module turns errors into exit codes.
+
+Exit codes: 0 report written (even partial, with warnings); 2 input unreadable or bad usage;
+1 an internal error (a bug: rerun with --debug and report it).
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from analyzer import __version__
+from analyzer.errors import PodmortemError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+RE_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+app = typer.Typer(
+    name="podmortem",
+    help="Offline forensic analyzer for Kubernetes node memory incidents (OOM kills, evictions).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(str, Enum):
+    html = "html"
+    md = "md"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"podmortem {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = None,
+) -> None:
+    """podmortem: explain which process the kernel killed, which pod the kubelet evicted, and why."""
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
+    typer.echo(f"podmortem: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def safe_name_part(text: str | None, fallback: str) -> str:
+    """A file-name part from an untrusted string (a host name from the bundle): never a path.
+
+    >>> safe_name_part("../../etc/passwd", "x"), safe_name_part("node-1.example", "x"), safe_name_part("", "x")
+    ('etc_passwd', 'node-1.example', 'x')
+    """
+    cleaned = RE_UNSAFE_NAME.sub("_", text or "").strip("._-")[:64]
+    return cleaned or fallback
+
+
+def default_report_name(host: str | None, when: datetime | None, fmt: Format) -> str:
+    stamp = (when or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"podmortem-report-{safe_name_part(host, 'node')}-{stamp}.{fmt.value}"
+
+
+def _render(report, fmt: Format) -> bytes:
+    if fmt is Format.json:
+        from reports.json_report import render_json
+
+        return render_json(report)
+    if fmt is Format.md:
+        from reports.markdown import render_markdown
+
+        return render_markdown(report).encode()
+    from reports.html import render_html
+
+    return render_html(report).encode()
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``target`` and rename: no half-written report keeps the name."""
+    fd, tmp = tempfile.mkstemp(prefix=".podmortem-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command()
+def analyze(
+    path: Annotated[Path, typer.Argument(help="A bundle: .tar, .tar.gz/.tgz, .zip, a directory, or one pasted file (dmesg, describe, ...).")],
+    format: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.html,
+    output: Annotated[
+        Optional[str],
+        typer.Option("--output", "-o", help="Report file or directory; '-' writes to stdout. Default: a new file in the current directory."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Analyze a bundle and write a report (exit 0 even when partial, 2 when the input is unreadable)."""
+    from analyzer.pipeline import analyze as run_analysis
+
+    try:
+        report = run_analysis(path)
+        data = _render(report, format)
+    except PodmortemError as err:
+        _fail(str(err))
+    except Exception as err:  # a bug: one line unless --debug
+        if debug:
+            raise
+        _fail(f"internal error ({type(err).__name__}: {err}); rerun with --debug and report it", EXIT_INTERNAL)
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = _output_path(output, report, format)
+    try:
+        write_atomically(target, data)
+    except OSError as err:
+        _fail(f"cannot write the report to {target}: {err.strerror or err}")
+    from reports.terminal import render_summary
+
+    typer.echo(render_summary(report, str(target)))
+
+
+def _output_path(output: str | None, report, fmt: Format) -> Path:
+    when = report.bundle.collected_at or max((i.time for i in report.incidents if i.time), default=None)
+    name = default_report_name(report.bundle.host, when, fmt)
+    if output is None:
+        return Path.cwd() / name
+    target = Path(output)
+    if target.is_dir():
+        return target / name
+    if not target.parent.is_dir():
+        _fail(f"output directory {target.parent} does not exist")
+    return target
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the report (podmortem/v1)."""
+    import orjson
+
+    from reports.json_report import report_json_schema
+
+    sys.stdout.buffer.write(orjson.dumps(report_json_schema(), option=orjson.OPT_INDENT_2) + b"\n")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def collect(ctx: typer.Context) -> None:
+    """Run the node collector (the same POSIX-shell script shipped in collectors/node); args pass through."""
+    from analyzer.collect import run_collector
+
+    try:
+        code = run_collector(list(ctx.args))
+    except PodmortemError as err:
+        _fail(str(err))
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Everything the parsers learned from one bundle, gathered for the rules.
+
+Rules read ``NodeFacts`` only; they never open files. The pipeline fills it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer.models.common import Evidence
+from analyzer.models.kernel import OomReport
+from analyzer.models.node import CgroupMemory, MemInfo, NodeClock
+
+
+@dataclass
+class NodeFacts:
+    host: str | None = None
+    host_evidence: Evidence | None = None
+    kernel_release: str | None = None
+    kernel_evidence: Evidence | None = None
+    clock: NodeClock = field(default_factory=NodeClock)
+    meminfo: MemInfo | None = None
+    cgroups: dict[str, CgroupMemory] = field(default_factory=dict)
+    cgroup_samples: dict[int, dict[str, CgroupMemory]] = field(default_factory=dict)
+    oom_reports: list[OomReport] = field(default_factory=list)
+    kernel_log_files: list[str] = field(default_factory=list)
+    manifest: dict[str, Any] | None = None
+    # Kubernetes view (issue 5): filled when those parsers ran
+    pods: list[Any] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)
+    kubelet_events: list[Any] = field(default_factory=list)
+    runtime_events: list[Any] = field(default_factory=list)
+    kubelet_config: Any = None
+    kubelet_summary: Any = None
+    runtime_containers: list[Any] = field(default_factory=list)
+    kinds_seen: set[str] = field(default_factory=set)

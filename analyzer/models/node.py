@@ -1,0 +1,72 @@
+"""Facts read from a node's cgroup and /proc files (what the node-file parsers produce).
+
+The cgroup parsers read one file at a time; ``CgroupMemory`` gathers the files of one
+cgroup directory. ``path`` is the cgroup path as the kernel prints it in OOM reports:
+relative to the memory hierarchy mount (v1: ``/sys/fs/cgroup/memory``; v2:
+``/sys/fs/cgroup``), starting with ``/`` (the root cgroup is ``/``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from analyzer.models.common import Evidence
+
+
+class CgroupMemory(BaseModel):
+    """The memory counters of one cgroup, v1 or v2, in bytes. None: the bundle lacks the file."""
+
+    path: str
+    version: Literal[1, 2]
+    usage_bytes: int | None = None  # v1 memory.usage_in_bytes / v2 memory.current
+    limit_bytes: int | None = None  # v1 memory.limit_in_bytes / v2 memory.max; None when unlimited or absent
+    limit_unlimited: bool = False  # the file says unlimited ("max", 9223372036854771712)
+    max_usage_bytes: int | None = None  # v1 max_usage_in_bytes / v2 memory.peak
+    failcnt: int | None = None  # v1 only
+    high_bytes: int | None = None  # v2 memory.high
+    low_bytes: int | None = None
+    min_bytes: int | None = None
+    swap_usage_bytes: int | None = None  # v2 memory.swap.current; v1 memsw.usage - usage
+    swap_limit_bytes: int | None = None
+    memsw_usage_bytes: int | None = None
+    memsw_limit_bytes: int | None = None
+    oom_kill_disable: bool | None = None  # v1 oom_control
+    under_oom: bool | None = None
+    oom_kill: int | None = None  # v1 oom_control oom_kill / v2 memory.events oom_kill
+    oom_group: bool | None = None  # v2 memory.oom.group
+    stat: dict[str, int] = {}  # memory.stat; v1 keeps local and total_* keys as written
+    events: dict[str, int] = {}  # v2 memory.events
+    events_local: dict[str, int] = {}
+    pressure: dict[str, dict[str, float]] = {}  # memory.pressure {"some": {"avg10": .., "total": ..}}
+    procs: list[int] = []
+    evidence: dict[str, Evidence] = {}  # file name ("memory.stat", "memory.max", ...) -> evidence; stat keys as "stat:<key>"
+
+    def stat_value(self, key: str) -> int | None:
+        """The hierarchical value of a memory.stat key: v1 ``total_<key>`` if present, else ``<key>``.
+
+        >>> CgroupMemory(path="/", version=1, stat={"total_rss": 5, "rss": 1}).stat_value("rss")
+        5
+        >>> CgroupMemory(path="/", version=2, stat={"anon": 7}).stat_value("anon")
+        7
+        """
+        if self.version == 1 and f"total_{key}" in self.stat:
+            return self.stat[f"total_{key}"]
+        return self.stat.get(key)
+
+
+class MemInfo(BaseModel):
+    """/proc/meminfo in bytes, keys as printed (``MemTotal``, ``MemAvailable``, ``Shmem``, ...)."""
+
+    values: dict[str, int] = {}
+    evidence: dict[str, Evidence] = {}
+
+
+class NodeClock(BaseModel):
+    """What the bundle says about the node's clock: boot time and uptime at collection."""
+
+    btime: datetime | None = None  # /proc/stat btime (UTC)
+    uptime_s: float | None = None  # /proc/uptime first field at collection
+    collected_at: datetime | None = None
+    evidence: dict[str, Evidence] = {}

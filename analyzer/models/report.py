@@ -1,0 +1,232 @@
+"""The report: the public JSON contract ``podmortem/v1`` shared by all renderers.
+
+Field names here are a contract (docs/report-schema.md): later versions add fields,
+never rename or repurpose them. Sizes are integers in bytes; times are ISO 8601 UTC.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from analyzer.models.common import Evidence, Finding
+
+SCHEMA_ID = "podmortem/v1"
+
+Scope = Literal["container", "pod", "qos", "node_allocatable", "global", "other", "unknown"]
+QosClass = Literal["Guaranteed", "Burstable", "BestEffort"]
+
+
+class BundleFile(BaseModel):
+    """One member of the bundle and what podmortem did with it."""
+
+    path: str
+    kind: str
+    size_bytes: int
+    status: Literal["parsed", "partial", "unrecognised", "skipped", "ignored"]
+    note: str | None = None
+
+
+class BundleWarning(BaseModel):
+    """Something the reader or a parser could not do, with where it happened."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+
+class BundleInfo(BaseModel):
+    source: str  # the name the user gave (file or directory name, no absolute path)
+    source_kind: Literal["tar", "zip", "directory", "file"]
+    files_read: list[BundleFile] = []
+    warnings: list[BundleWarning] = []
+    host: str | None = None
+    kernel: str | None = None
+    collected_at: datetime | None = None
+
+
+class PodRef(BaseModel):
+    uid: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    qos: QosClass | None = None
+
+
+class ContainerRef(BaseModel):
+    id: str | None = None
+    name: str | None = None
+    runtime: str | None = None  # "containerd", "cri-o", "docker" (from the cgroup name or containerID)
+
+
+class Victim(BaseModel):
+    pid: int | None = None
+    comm: str | None = None
+    anon_rss_bytes: int | None = None
+    file_rss_bytes: int | None = None
+    shmem_rss_bytes: int | None = None
+    total_vm_bytes: int | None = None
+    oom_score_adj: int | None = None
+    uid: int | None = None
+    pgtables_bytes: int | None = None
+    points: int | None = None  # oom_badness() recomputed from the Tasks table, in pages
+    identified_by: str | None = None  # "killed_line", "summary", "reaper", "score_line"
+
+
+class Trigger(BaseModel):
+    pid: int | None = None
+    comm: str | None = None
+    gfp_mask: str | None = None
+    order: int | None = None
+    oom_score_adj: int | None = None
+
+
+class Memcg(BaseModel):
+    oom_memcg: str | None = None
+    task_memcg: str | None = None
+    usage_bytes: int | None = None
+    limit_bytes: int | None = None
+    failcnt: int | None = None
+    swap_usage_bytes: int | None = None
+    swap_limit_bytes: int | None = None
+    memsw_usage_bytes: int | None = None
+    memsw_limit_bytes: int | None = None
+    kmem_usage_bytes: int | None = None
+    stat: dict[str, int] = {}  # memory.stat of the OOM memcg at kill time, in bytes
+    stat_source: str | None = None  # "kernel_report" or "bundle_cgroup_files"
+    limit_source: str | None = None
+
+
+class TaskRow(BaseModel):
+    """A row of the kernel's Tasks table with the points oom_badness() gave it."""
+
+    pid: int
+    uid: int | None = None
+    tgid: int | None = None
+    name: str
+    total_vm_bytes: int | None = None
+    rss_bytes: int | None = None
+    rss_anon_bytes: int | None = None
+    rss_file_bytes: int | None = None
+    rss_shmem_bytes: int | None = None
+    pgtables_bytes: int | None = None
+    swap_bytes: int | None = None
+    oom_score_adj: int | None = None
+    points: int | None = None
+    is_victim: bool = False
+    evidence: Evidence | None = None
+
+
+class KubernetesStatus(BaseModel):
+    """What Kubernetes recorded for the same container (lastState.terminated), when known."""
+
+    reason: str | None = None
+    exit_code: int | None = None
+    restart_count: int | None = None
+    finished_at: datetime | None = None
+
+
+class OomKillIncident(BaseModel):
+    kind: Literal["oom_kill"] = "oom_kill"
+    id: str
+    summary: str  # one sentence: who died, by whom, at which limit, why
+    status: Literal["complete", "partial", "unrecognised"] = "complete"
+    scope: Scope
+    constraint: str | None = None
+    time: datetime | None = None
+    time_source: str | None = None  # "log_prefix", "btime+uptime", None
+    uptime_s: float | None = None
+    host: str | None = None
+    kernel_version: str | None = None
+    victim: Victim
+    trigger: Trigger | None = None
+    memcg: Memcg
+    pod: PodRef | None = None
+    container: ContainerRef | None = None
+    kubernetes: KubernetesStatus | None = None
+    tasks: list[TaskRow] = []
+    group_kill: bool = False
+    findings: list[Finding] = []
+    evidence: list[Evidence] = []
+
+
+class RankedPod(BaseModel):
+    pod: str  # namespace/name
+    usage_bytes: int | None = None
+    request_bytes: int | None = None
+    priority: int | None = None
+    exceeds_request: bool | None = None
+
+
+class EvictionIncident(BaseModel):
+    kind: Literal["eviction"] = "eviction"
+    id: str
+    summary: str
+    time: datetime | None = None
+    pod: PodRef | None = None
+    signal: str | None = None
+    threshold_bytes: int | None = None
+    observed_bytes: int | None = None
+    ranking: list[RankedPod] = []
+    findings: list[Finding] = []
+    evidence: list[Evidence] = []
+
+
+Incident = Annotated[Union[OomKillIncident, EvictionIncident], Field(discriminator="kind")]
+
+
+class DockerStatsBytes(BaseModel):
+    before_20_10: int | None = None  # usage - cache (docker CLI <= 19.03)
+    since_20_10: int | None = None  # usage - total_inactive_file / inactive_file
+
+
+class ContainerUsage(BaseModel):
+    cgroup: str
+    pod_uid: str | None = None
+    container_id: str | None = None
+    usage_bytes: int | None = None
+    limit_bytes: int | None = None
+    working_set_bytes: int | None = None
+    rss_bytes: int | None = None
+    cache_bytes: int | None = None
+    active_file_bytes: int | None = None
+    inactive_file_bytes: int | None = None
+    shmem_bytes: int | None = None
+    docker_stats_bytes: DockerStatsBytes | None = None
+    findings: list[Finding] = []
+    evidence: list[Evidence] = []
+
+
+class TimelineEvent(BaseModel):
+    time: datetime | None = None
+    uptime_s: float | None = None
+    source: str  # "kernel", "kubelet", "runtime", "kubernetes"
+    text: str
+    incident_id: str | None = None
+    evidence: Evidence | None = None
+
+
+class MissingArtifact(BaseModel):
+    """Something the bundle lacks that would sharpen the report, and how to collect it."""
+
+    what: str
+    why: str
+    how: str
+
+
+class Generator(BaseModel):
+    name: str = "podmortem"
+    version: str
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    schema_id: str = Field(default=SCHEMA_ID, alias="schema")
+    generator: Generator
+    generated_at: datetime
+    bundle: BundleInfo
+    incidents: list[Incident] = []
+    containers: list[ContainerUsage] = []
+    timeline: list[TimelineEvent] = []
+    missing: list[MissingArtifact] = []

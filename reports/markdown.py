@@ -1,0 +1,28 @@
+"""Markdown renderer (GitHub-flavoured), for tickets and postmortems."""
+from __future__ import annotations
+
+import re
+
+import jinja2
+
+from analyzer.models.report import Report
+from reports.text import cite, md, size, visible
+
+RE_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("reports", "templates"),
+        autoescape=False,  # Markdown: bundle strings go through the md/visible filters instead
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(md=md, size=size, cite=cite, visible=visible)
+    return env
+
+
+def render_markdown(report: Report) -> str:
+    text = _environment().get_template("report.md.j2").render(report=report)
+    return RE_BLANK_RUNS.sub("\n\n", text).strip() + "\n"
