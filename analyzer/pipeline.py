@@ -27,6 +27,7 @@ from analyzer.models.report import (
     Report,
     TimelineEvent,
 )
+from analyzer.rules.number_gaps import containers_table
 from analyzer.rules.oom_victim import explain_oom
 
 MAX_WARNINGS = 500  # a bundle of 100,000 junk members must not make a 100,000-line report
@@ -44,7 +45,7 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
         _record(artifact, parsed, statuses, warnings)
     _gather_cgroups(bundle, facts, warnings)
     incidents = _oom_incidents(facts)
-    return Report(
+    report = Report(
         generator=Generator(version=__version__),
         generated_at=datetime.now(timezone.utc),
         bundle=BundleInfo(
@@ -57,9 +58,12 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
             collected_at=facts.clock.collected_at,
         ),
         incidents=incidents,
+        containers=containers_table(facts.cgroups),
         timeline=_timeline(incidents),
         missing=_missing(facts),
     )
+    report.evidence_lines = quote_evidence(report, bundle.artifacts)
+    return report
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -213,6 +217,54 @@ def _capped(warnings: list[BundleWarning]) -> list[BundleWarning]:
     kept = warnings[:MAX_WARNINGS]
     kept.append(BundleWarning(message=f"{len(warnings) - MAX_WARNINGS} more warnings not shown"))
     return kept
+
+
+# --- evidence quotes --------------------------------------------------------------------
+
+MAX_QUOTED_LINE = 400
+
+
+def _cited(report: Report) -> set[tuple[str, int]]:
+    cited: set[tuple[str, int]] = set()
+
+    def add(ev) -> None:
+        if ev is not None and ev.line is not None:
+            cited.add((ev.file, ev.line))
+
+    for incident in report.incidents:
+        for ev in incident.evidence:
+            add(ev)
+        for finding in incident.findings:
+            for ev in finding.evidence:
+                add(ev)
+        for task in getattr(incident, "tasks", []):
+            add(task.evidence)
+    for row in report.containers:
+        for ev in row.evidence:
+            add(ev)
+        for finding in row.findings:
+            for ev in finding.evidence:
+                add(ev)
+    for event in report.timeline:
+        add(event.evidence)
+    return cited
+
+
+def quote_evidence(report: Report, artifacts: list[Artifact]) -> dict[str, str]:
+    """The text of every cited bundle line, so a report can quote what each number rests on."""
+    wanted: dict[str, set[int]] = {}
+    for file, line in _cited(report):
+        wanted.setdefault(file, set()).add(line)
+    quotes: dict[str, str] = {}
+    for artifact in artifacts:
+        lines = wanted.get(artifact.path)
+        if not lines:
+            continue
+        last = max(lines)
+        for number, text in enumerate(artifact.text.split("\n", last)[:last], start=1):
+            if number in lines:
+                quotes[f"{artifact.path}:{number}"] = text[:MAX_QUOTED_LINE]
+    return dict(sorted(quotes.items()))
 
 
 # --- incidents ----------------------------------------------------------------------------

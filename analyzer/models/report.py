@@ -230,3 +230,4 @@ class Report(BaseModel):
     containers: list[ContainerUsage] = []
     timeline: list[TimelineEvent] = []
     missing: list[MissingArtifact] = []
+    evidence_lines: dict[str, str] = {}  # "file:line" -> the cited bundle line, quoted as read (capped)

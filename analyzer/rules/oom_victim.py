@@ -46,7 +46,7 @@ def explain_oom(report: OomReport, facts: NodeFacts, incident_id: str) -> OomKil
     victim = _victim(report)
     memcg = _memcg(report, facts)
     scope = _scope(report)
-    place = locate(report.task_memcg or report.oom_memcg)
+    place = locate(report.task_memcg or oom_memcg_of(report))
     totalpages = _totalpages(report, memcg)
     tasks = _task_rows(report, victim.pid, totalpages)
     victim.points = next((t.points for t in tasks if t.is_victim), None)
@@ -112,7 +112,7 @@ def _trigger(report: OomReport) -> Trigger | None:
 
 def _memcg(report: OomReport, facts: NodeFacts) -> Memcg:
     memcg = Memcg(
-        oom_memcg=report.oom_memcg,
+        oom_memcg=oom_memcg_of(report),
         task_memcg=report.task_memcg,
         usage_bytes=report.memory_usage_bytes,
         limit_bytes=report.memory_limit_bytes,
@@ -127,7 +127,7 @@ def _memcg(report: OomReport, facts: NodeFacts) -> Memcg:
     block = _stats_of_oom_memcg(report)
     if block is not None:
         memcg.stat, memcg.stat_source = dict(block), "kernel_report"
-    bundle_cg = facts.cgroups.get(report.oom_memcg) if report.oom_memcg else None
+    bundle_cg = facts.cgroups.get(memcg.oom_memcg) if memcg.oom_memcg else None
     if bundle_cg is not None:
         if memcg.limit_bytes is None and bundle_cg.limit_bytes is not None:
             memcg.limit_bytes, memcg.limit_source = bundle_cg.limit_bytes, "bundle_cgroup_files"
@@ -144,15 +144,44 @@ def _stats_of_oom_memcg(report: OomReport) -> dict[str, int] | None:
     """The stats block of the OOM memcg (v1 prints one per cgroup of the subtree)."""
     if not report.memcg_stats:
         return None
-    for block in report.memcg_stats:
-        if report.oom_memcg and block.path.rstrip("/") == report.oom_memcg.rstrip("/"):
-            return block.values
-    return report.memcg_stats[0].values
+    oom_memcg = (oom_memcg_of(report) or "").rstrip("/")
+    own = next((b for b in report.memcg_stats if oom_memcg and b.path.rstrip("/") == oom_memcg), None)
+    if own is None:
+        return report.memcg_stats[0].values
+    if any(k.startswith("total_") for k in own.values) or report.cgroup_version == 2:
+        return own.values  # already hierarchical
+    # old v1 one-line style: one block per cgroup of the subtree, local values; sum them
+    subtree = [b for b in report.memcg_stats if b.path.rstrip("/") == oom_memcg or b.path.startswith(oom_memcg + "/")]
+    summed: dict[str, int] = {}
+    for block in subtree:
+        for key, value in block.values.items():
+            summed[key] = summed.get(key, 0) + value
+    return summed
+
+
+def oom_memcg_of(report: OomReport) -> str | None:
+    """The cgroup whose limit was hit: printed (oom-kill: / Task in ... limit of), or inferred.
+
+    mem_cgroup_print_oom_meminfo() prints ``memory: usage ...`` and then the stats of the OOM
+    memcg itself first (for_each_mem_cgroup_tree starts at it), so when the report holds the
+    usage line and a stats block after it, that first block's path is the OOM memcg.
+    """
+    if report.oom_memcg:
+        return report.oom_memcg
+    usage_ev = report.evidence.get("memory_usage")
+    if usage_ev is None or not report.memcg_stats:
+        return None
+    first = report.memcg_stats[0]
+    if first.evidence is not None and first.evidence.line is not None and usage_ev.line is not None:
+        if first.evidence.file == usage_ev.file and first.evidence.line > usage_ev.line:
+            return first.path
+    return None
 
 
 def _scope(report: OomReport) -> Scope:
-    if report.oom_memcg:
-        return LEVEL_TO_SCOPE[locate(report.oom_memcg).level]
+    oom_memcg = oom_memcg_of(report)
+    if oom_memcg:
+        return LEVEL_TO_SCOPE[locate(oom_memcg).level]
     memcg_message = report.killed is not None and (report.killed.message or "").startswith("Memory cgroup")
     if report.global_oom or report.constraint == "CONSTRAINT_NONE":
         return "global"
