@@ -204,22 +204,56 @@ TAR_SKIP_REASONS = {
 }
 
 
-def _read_tar(fileobj: io.BufferedIOBase, intake: _Intake) -> None:
+TAR_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
+MAX_TRAILER_CHECK = 64 * 1024 * 1024
+
+
+def _read_tar(stream: io.BufferedIOBase, intake: _Intake) -> None:
+    """Members in order from a (decompressed) tar stream; a fault keeps what came before.
+
+    tarfile's stream mode ends quietly at a truncated or invalid header in the middle of an
+    archive, so once it stops, the rest of the stream is drained: anything but the zero
+    padding of the end-of-archive means members were lost, and a truncated gzip raises.
+    """
     last_ok = None
+    stopped_early = False
     try:
-        with tarfile.open(fileobj=fileobj, mode="r|*") as tar:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
             for member in tar:
                 if not intake.count_member():
+                    stopped_early = True
                     break
                 _take_tar_member(tar, member, intake)
                 last_ok = member.name
                 if not intake.room():
+                    stopped_early = True
                     break
-    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as err:
-        where = f"after member '{_clean(last_ok)}'" if last_ok else "at its start"
+        if not stopped_early:
+            _check_trailer(stream, intake, last_ok)
+    except TAR_ERRORS as err:
         if last_ok is None and not intake.bundle.files:
             raise InputUnreadable(f"{intake.bundle.source_name} is not a readable archive: {_short(err)}") from None
-        intake.warn(f"archive truncated or corrupt {where} ({_short(err)}): the rest of the archive was not read")
+        intake.warn(f"archive truncated or corrupt {_after(last_ok)} ({_short(err)}): the rest of the archive was not read")
+
+
+def _after(last_ok: str | None) -> str:
+    return f"after member '{_clean(last_ok)}'" if last_ok else "at its start"
+
+
+def _check_trailer(stream: io.BufferedIOBase, intake: _Intake, last_ok: str | None) -> None:
+    """Drain what tarfile left: zero padding is a proper end; data means a corrupt header."""
+    seen = 0
+    while seen < MAX_TRAILER_CHECK:
+        chunk = stream.read(READ_CHUNK)
+        if not chunk:
+            return
+        seen += len(chunk)
+        if chunk.count(0) != len(chunk):
+            intake.warn(
+                f"archive corrupt {_after(last_ok)}: an unreadable member header stopped reading; "
+                "the rest of the archive was not read"
+            )
+            return
 
 
 def _take_tar_member(tar: tarfile.TarFile, member: tarfile.TarInfo, intake: _Intake) -> None:
@@ -410,8 +444,9 @@ def open_bundle(path: Path, limits: Limits | None = None) -> Bundle:
         _read_zip(path, _Intake(bundle, limits))
     elif _is_tar_header(magic) or _compressed_tar(path, magic):
         bundle = Bundle(source_name=path.name, source_kind="tar")
-        with path.open("rb") as handle:
-            _read_tar(handle, _Intake(bundle, limits))
+        opener = _compressed_opener(magic)
+        with (opener(path, "rb") if opener else path.open("rb")) as stream:
+            _read_tar(stream, _Intake(bundle, limits))
     else:
         bundle = Bundle(source_name=path.name, source_kind="file")
         _read_single(path, magic, _Intake(bundle, limits))

@@ -23,6 +23,10 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+RE_NEEDS_BLANK_BEFORE = re.compile(r"(?m)(?<=[^\n])\n(?=#{1,3} |Evidence: |Findings:|\| what |\| pid |\| cgroup )")
+
+
 def render_markdown(report: Report) -> str:
     text = _environment().get_template("report.md.j2").render(report=report)
+    text = RE_NEEDS_BLANK_BEFORE.sub("\n\n", text)
     return RE_BLANK_RUNS.sub("\n\n", text).strip() + "\n"

@@ -94,17 +94,20 @@ def test_output_into_a_directory(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "make, needle",
+    "name, content, needle",
     [
-        (lambda d: d / "missing.tar.gz", "does not exist"),
-        (lambda d: (d / "empty.log").write_bytes(b"") or d / "empty.log", "empty"),
-        (lambda d: (d / "random.tar.gz").write_bytes(os.urandom(4096)) or d / "random.tar.gz", ""),
-        (lambda d: (d / "binary.bin").write_bytes(bytes(range(256)) * 64) or d / "binary.bin", "binary"),
+        ("missing.tar.gz", None, "does not exist"),
+        ("empty.log", b"", "empty"),
+        ("random.tar.gz", os.urandom(4096), ""),
+        ("binary.bin", bytes(range(256)) * 64, "binary"),
+        ("bad.zip", b"PK\x03\x04" + os.urandom(200), "zip"),
     ],
-    ids=["missing", "empty", "random-bytes", "binary"],
+    ids=["missing", "empty", "random-bytes", "binary", "corrupt-zip"],
 )
-def test_unreadable_inputs_exit_2_with_one_line(tmp_path, make, needle):
-    target = make(tmp_path)
+def test_unreadable_inputs_exit_2_with_one_line(tmp_path, name, content, needle):
+    target = tmp_path / name
+    if content is not None:
+        target.write_bytes(content)
     proc = run_cli("analyze", str(target), "--format", "json", "-o", "-")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()

@@ -29,6 +29,7 @@ from analyzer.models.report import (
 from analyzer.units import fmt_bytes
 
 OOM_SCORE_ADJ_MIN = -1000
+UNLIMITED_FROM = 2**62
 SHMEM_SHARE_WORTH_SAYING = 0.10  # shmem at >= 10% of usage is worth a finding
 LEVEL_TO_SCOPE: dict[str, Scope] = {
     "container": "container",
@@ -135,8 +136,13 @@ def _memcg(report: OomReport, facts: NodeFacts) -> Memcg:
             memcg.stat, memcg.stat_source = dict(bundle_cg.stat), "bundle_cgroup_files"
         if memcg.failcnt is None:
             memcg.failcnt = bundle_cg.failcnt
-    if memcg.limit_bytes is not None and memcg.limit_bytes >= 2**62:
-        memcg.limit_bytes = None  # printed as 9007199254740988kB: no limit at this level
+    # printed as 9007199254740988kB (PAGE_COUNTER_MAX pages): no limit at that level
+    if memcg.limit_bytes is not None and memcg.limit_bytes >= UNLIMITED_FROM:
+        memcg.limit_bytes = None
+    if memcg.memsw_limit_bytes is not None and memcg.memsw_limit_bytes >= UNLIMITED_FROM:
+        memcg.memsw_limit_bytes = None
+    if memcg.swap_limit_bytes is not None and memcg.swap_limit_bytes >= UNLIMITED_FROM:
+        memcg.swap_limit_bytes = None
     return memcg
 
 
@@ -322,7 +328,7 @@ def _finding_why_this_victim(report: OomReport, incident: OomKillIncident) -> Fi
         code, severity = "victim_not_highest_points", "warning"
     if unkillable:
         parts.append(f"{len(unkillable)} task(s) at oom_score_adj -1000 could not be chosen")
-    evidence = [t.evidence for t in (victim_row, ranked[0]) if t.evidence is not None]
+    evidence = list(dict.fromkeys(t.evidence for t in (victim_row, ranked[0]) if t.evidence is not None))
     return Finding(code=code, severity=severity, message="; ".join(parts) + ".", evidence=evidence)
 
 
@@ -393,7 +399,7 @@ def _finding_trigger_not_victim(report: OomReport, incident: OomKillIncident) ->
 def _finding_memsw_limit(report: OomReport, incident: OomKillIncident) -> Finding | None:
     usage, limit = report.memory_usage_bytes, report.memory_limit_bytes
     sw_usage, sw_limit = report.memsw_usage_bytes, report.memsw_limit_bytes
-    if None in (usage, limit, sw_usage, sw_limit) or sw_limit >= 2**62:
+    if None in (usage, limit, sw_usage, sw_limit) or sw_limit >= UNLIMITED_FROM:
         return None
     if sw_usage < sw_limit or usage >= limit:
         return None
