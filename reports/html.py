@@ -1,0 +1,65 @@
+"""HTML renderer: one self-contained page (inline CSS and SVG, no network, strict CSP).
+
+Everything from the bundle goes through jinja2's autoescape after ``visible`` (control
+characters and ANSI escapes shown as ``\\xNN``), so a pod named ``<script>`` shows as text.
+The page needs no JavaScript.
+"""
+from __future__ import annotations
+
+import re
+
+import jinja2
+
+from analyzer.models.common import Evidence
+from analyzer.models.report import Report
+from analyzer.units import fmt_bytes
+from reports.text import visible
+
+RE_SLUG = re.compile(r"[^A-Za-z0-9]+")
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+
+def anchor(ev: Evidence | str | None) -> str:
+    """The id of an evidence line in the appendix.
+
+    >>> anchor(Evidence(file="b/commands/dmesg.txt", line=79))
+    'ev-b-commands-dmesg-txt-79'
+    """
+    if ev is None:
+        return ""
+    key = ev if isinstance(ev, str) else ev.cite()
+    return "ev-" + RE_SLUG.sub("-", key).strip("-")
+
+
+def size_title(n: int | None) -> str:
+    return f"{n} bytes" if n is not None else "not in the bundle"
+
+
+def composition(stat: dict[str, int]) -> list[tuple[str, int]]:
+    """The parts of a memcg's usage for the stacked bar: anon, active/inactive page cache, shmem, kernel."""
+    prefix = "total_" if "total_rss" in stat else ""
+    anon = stat.get(f"{prefix}rss", stat.get("anon"))
+    shmem = stat.get(f"{prefix}shmem", stat.get("shmem", 0)) or 0
+    active = stat.get(f"{prefix}active_file", stat.get("active_file"))
+    inactive = stat.get(f"{prefix}inactive_file", stat.get("inactive_file"))
+    parts = [("anon", anon), ("active page cache", active), ("inactive page cache", inactive), ("shmem/tmpfs", shmem or None)]
+    if "kernel" in stat:
+        parts.append(("kernel", stat["kernel"]))
+    return [(name, value) for name, value in parts if value]
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("reports", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(visible=visible, human=fmt_bytes, size_title=size_title, anchor=anchor)
+    env.globals.update(composition=composition, CSP=CSP)
+    return env
+
+
+def render_html(report: Report) -> str:
+    return _environment().get_template("report.html.j2").render(report=report)
