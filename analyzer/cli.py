@@ -157,7 +157,7 @@ def schema() -> None:
     sys.stdout.buffer.write(orjson.dumps(report_json_schema(), option=orjson.OPT_INDENT_2) + b"\n")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
 def collect(ctx: typer.Context) -> None:
     """Run the node collector (the same POSIX-shell script shipped in collectors/node); args pass through."""
     from analyzer.collect import run_collector
