@@ -194,3 +194,12 @@ def test_fixture_bundle_page_cache_reader():
     shown = docker_size_bytes(row["MEM USAGE / LIMIT"].split(" / ")[0])
     assert abs(analyzed["docker_stats_bytes"]["since_20_10"] - shown) <= MiB
     assert analyzed["active_file_bytes"] > 90 * MiB
+
+
+def test_static_busybox_check_tells_static_from_dynamic():
+    """The skip reason rests on this: Debian's dynamic busybox cannot run in a FROM-scratch image."""
+    import sys
+
+    from tests.lab_docker.harness import is_static_elf
+    assert is_static_elf(Path(sys.executable).resolve()) is False, "CPython is dynamically linked"
+    assert is_static_elf(Path(__file__)) is False, "not an ELF file"

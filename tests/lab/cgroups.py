@@ -104,13 +104,15 @@ class Lab:
         self.procs.append(proc)
         return proc
 
-    def cleanup(self) -> None:
+    def cleanup(self) -> list[Path]:
+        """Kill what runs in our cgroups and remove them, deepest first; returns any left behind."""
         for proc in self.procs:
             if proc.poll() is None:
                 proc.kill()
-                proc.wait(timeout=10)
+            proc.wait(timeout=10)
+        left = []
         for directory in reversed(self.created):
-            for attempt in range(50):
+            for _ in range(100):
                 for pid in _pids(directory):
                     try:
                         os.kill(pid, signal.SIGKILL)
@@ -119,8 +121,13 @@ class Lab:
                 try:
                     directory.rmdir()
                     break
+                except FileNotFoundError:
+                    break
                 except OSError:
                     time.sleep(0.1)
+            else:
+                left.append(directory)
+        return left
 
 
 def _pids(directory: Path) -> list[int]:
@@ -136,7 +143,9 @@ def lab():
     try:
         yield session
     finally:
-        session.cleanup()
+        left = session.cleanup()
+        if left:
+            raise AssertionError(f"lab cgroups could not be removed: {left}")
 
 
 def eater(megabytes: int | None = None) -> str:
