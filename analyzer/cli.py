@@ -169,8 +169,31 @@ def collect(ctx: typer.Context) -> None:
     raise typer.Exit(code)
 
 
+def _click_error_base() -> type[Exception]:
+    """The usage-error base of the click typer runs on (vendored in typer >= 0.2x, else click)."""
+    try:
+        from click.exceptions import ClickException
+
+        return ClickException
+    except ImportError:
+        from typer.exceptions import TyperException
+
+        return TyperException
+
+
 def main() -> None:
-    app()
+    """Entry point: usage errors become one line and exit 2, like every other error."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as done:
+        code = done.exit_code
+    except typer.Abort:
+        typer.echo("podmortem: interrupted", err=True)
+        code = 130
+    except _click_error_base() as err:
+        typer.echo(f"podmortem: error: {err.format_message()} (see podmortem --help)", err=True)
+        code = getattr(err, "exit_code", EXIT_USAGE) or EXIT_USAGE
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":

@@ -172,3 +172,19 @@ def test_subprocess_markdown_to_stdout():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("# podmortem report")
     assert "Killed" in proc.stdout or "OOM-killed" in proc.stdout
+
+
+@pytest.mark.parametrize("args", [["analyze"], ["analyze", "x", "--format", "pdf"], ["--bogus"]], ids=["no-path", "bad-format", "bad-option"])
+def test_usage_errors_are_one_line_exit_2(args):
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("podmortem: error:"), proc.stderr
+
+
+def test_syslog_stamp_without_year_is_kept_as_text(corpus_dir):
+    """A syslog paste has no year and no bundle clock: the report says so instead of inventing one."""
+    result = runner.invoke(app, ["analyze", str(corpus_dir / "kernel-oom" / "4.15-memcg-v1-blog-ieevee-shm-calloc.log"), "-f", "json", "-o", "-"])
+    (incident,) = json.loads(result.stdout)["incidents"]
+    assert incident["time"] is None
+    assert incident["time_text"].startswith("Dec 04 15:24:33")

@@ -134,7 +134,8 @@ class OomKillIncident(BaseModel):
     scope: Scope
     constraint: str | None = None
     time: datetime | None = None
-    time_source: str | None = None  # "log_prefix", "btime+uptime", None
+    time_source: str | None = None  # "log_prefix", "log_prefix+collection_year", "btime+uptime", None
+    time_text: str | None = None  # the stamp as logged when it cannot become a full time (syslog has no year)
     uptime_s: float | None = None
     host: str | None = None
     kernel_version: str | None = None

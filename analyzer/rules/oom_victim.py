@@ -12,6 +12,8 @@ Tasks at ``oom_score_adj -1000`` are never chosen. Old kernels (<= 5.0) could th
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from analyzer.facts import NodeFacts
 from analyzer.k8s_paths import CgroupPlace, locate
 from analyzer.models.common import Evidence, Finding
@@ -71,7 +73,7 @@ def explain_oom(report: OomReport, facts: NodeFacts, incident_id: str) -> OomKil
         group_kill=report.group_kill_path is not None,
         evidence=_all_evidence(report),
     )
-    _fill_time_from_clock(incident, facts)
+    _fill_time_from_clock(incident, report, facts)
     incident.findings = explain_findings(report, incident, facts)
     incident.summary = summarize(incident)
     return incident
@@ -532,12 +534,26 @@ def _finding_partial(report: OomReport, incident: OomKillIncident) -> Finding | 
 # --- time and sentence --------------------------------------------------------------------
 
 
-def _fill_time_from_clock(incident: OomKillIncident, facts: NodeFacts) -> None:
-    """dmesg [uptime] stamps become wall time with the bundle's btime (exact to the second)."""
+def _fill_time_from_clock(incident: OomKillIncident, report: OomReport, facts: NodeFacts) -> None:
+    """Make the kill's wall time as exact as the bundle allows.
+
+    syslog stamps have no year: the collection time gives it (the year before when the stamp
+    would fall after the collection); without one the stamp is kept as text only. dmesg
+    [uptime] stamps become wall time with the bundle's btime (exact to the second, unless the
+    clock was stepped since boot).
+    """
+    if incident.time is not None and not report.time_has_year:
+        when, anchor = incident.time, facts.clock.collected_at or facts.clock.btime
+        incident.time_text = when.strftime("%b %d %H:%M:%S") + " (year not in the log)"
+        if anchor is None:
+            incident.time, incident.time_source = None, None
+        else:
+            dated = when.replace(year=anchor.year) if not (when.month == 2 and when.day == 29) else None
+            if dated is not None and facts.clock.collected_at and dated > facts.clock.collected_at + timedelta(days=1):
+                dated = dated.replace(year=anchor.year - 1)
+            incident.time, incident.time_source = dated, "log_prefix+collection_year" if dated else None
     if incident.time is not None or incident.uptime_s is None or facts.clock.btime is None:
         return
-    from datetime import timedelta
-
     incident.time = facts.clock.btime + timedelta(seconds=incident.uptime_s)
     incident.time_source = "btime+uptime"
 
