@@ -217,6 +217,7 @@ def _read_tar(stream: io.BufferedIOBase, intake: _Intake) -> None:
     """
     last_ok = None
     stopped_early = False
+    stream = _TailRecorder(stream)
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tar:
             for member in tar:
@@ -229,7 +230,7 @@ def _read_tar(stream: io.BufferedIOBase, intake: _Intake) -> None:
                     stopped_early = True
                     break
         if not stopped_early:
-            _check_trailer(stream, intake, last_ok)
+            _check_trailer(stream, intake, last_ok, tar.offset)
     except TAR_ERRORS as err:
         if last_ok is None and not intake.bundle.files:
             raise InputUnreadable(f"{intake.bundle.source_name} is not a readable archive: {_short(err)}") from None
@@ -240,8 +241,40 @@ def _after(last_ok: str | None) -> str:
     return f"after member '{_clean(last_ok)}'" if last_ok else "at its start"
 
 
-def _check_trailer(stream: io.BufferedIOBase, intake: _Intake, last_ok: str | None) -> None:
-    """Drain what tarfile left: zero padding is a proper end; data means a corrupt header."""
+class _TailRecorder(io.RawIOBase):
+    """A pass-through reader that counts bytes and keeps the last ones read (tarfile reads ahead)."""
+
+    KEEP = 64 * 1024
+
+    def __init__(self, inner: io.BufferedIOBase) -> None:
+        self.inner, self.pos, self.tail = inner, 0, bytearray()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.inner.read(size)
+        self.pos += len(data)
+        self.tail += data
+        if len(self.tail) > self.KEEP:
+            del self.tail[: len(self.tail) - self.KEEP]
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _check_trailer(stream: _TailRecorder, intake: _Intake, last_ok: str | None, tar_offset: int) -> None:
+    """What tarfile left after its last member: zero padding is a proper end, data a corrupt header."""
+    unread = stream.pos - tar_offset  # read ahead by tarfile but not part of any member it returned
+    if 0 < unread <= len(stream.tail) and stream.tail[-unread:].count(0) != unread:
+        intake.warn(
+            f"archive corrupt {_after(last_ok)}: an unreadable member header stopped reading; "
+            "the rest of the archive was not read"
+        )
+        return
     seen = 0
     while seen < MAX_TRAILER_CHECK:
         chunk = stream.read(READ_CHUNK)
@@ -402,15 +435,24 @@ def _read_single(path: Path, magic: bytes, intake: _Intake) -> None:
     intake.add(name, data, cut)
 
 
+TAR_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2", ".txz", ".tbz2")
+
+
+def _empty_tar(block: bytes, path: Path) -> bool:
+    """An archive of only end-of-archive blocks (an empty tar) has no ustar magic to see."""
+    return len(block) == 512 and block == bytes(512) and path.name.endswith(TAR_NAMES)
+
+
 def _compressed_tar(path: Path, magic: bytes) -> bool:
     opener = _compressed_opener(magic)
     if opener is None:
         return False
     try:
         with opener(path, "rb") as stream:
-            return _is_tar_header(stream.read(512))
+            block = stream.read(512)
+            return _is_tar_header(block) or _empty_tar(block, path)
     except (OSError, EOFError, zlib.error, lzma.LZMAError):
-        return path.name.endswith((".tar.gz", ".tgz", ".tar.xz", ".tar.bz2", ".txz", ".tbz2"))
+        return path.name.endswith(TAR_NAMES)
 
 
 def open_bundle(path: Path, limits: Limits | None = None) -> Bundle:
@@ -442,7 +484,7 @@ def open_bundle(path: Path, limits: Limits | None = None) -> Bundle:
     if magic[:4] == b"PK\x03\x04" or magic[:4] == b"PK\x05\x06":
         bundle = Bundle(source_name=path.name, source_kind="zip")
         _read_zip(path, _Intake(bundle, limits))
-    elif _is_tar_header(magic) or _compressed_tar(path, magic):
+    elif _is_tar_header(magic) or _empty_tar(magic, path) or _compressed_tar(path, magic):
         bundle = Bundle(source_name=path.name, source_kind="tar")
         opener = _compressed_opener(magic)
         with (opener(path, "rb") if opener else path.open("rb")) as stream:
