@@ -32,5 +32,6 @@ class NodeFacts:
     runtime_events: list[Any] = field(default_factory=list)
     kubelet_config: Any = None
     kubelet_summary: Any = None
-    runtime_containers: list[Any] = field(default_factory=list)
+    runtime_containers: list[Any] = field(default_factory=list)  # docker inspect (DockerContainer)
+    docker_stats: list[Any] = field(default_factory=list)  # docker stats rows (DockerStatsRow)
     kinds_seen: set[str] = field(default_factory=set)

@@ -29,6 +29,7 @@ from analyzer.models.report import (
 )
 from analyzer.rules.number_gaps import containers_table
 from analyzer.rules.oom_victim import explain_oom
+from analyzer.rules.runtime_join import join_docker, join_docker_stats
 
 MAX_WARNINGS = 500  # a bundle of 100,000 junk members must not make a 100,000-line report
 
@@ -45,6 +46,9 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
         _record(artifact, parsed, statuses, warnings)
     _gather_cgroups(bundle, facts, warnings)
     incidents = _oom_incidents(facts)
+    containers = containers_table(facts.cgroups)
+    join_docker(incidents, facts.runtime_containers)
+    join_docker_stats(containers, facts.docker_stats)
     report = Report(
         generator=Generator(version=__version__),
         generated_at=datetime.now(timezone.utc),
@@ -58,7 +62,7 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
             collected_at=facts.clock.collected_at,
         ),
         incidents=incidents,
-        containers=containers_table(facts.cgroups),
+        containers=containers,
         timeline=_timeline(incidents),
         missing=_missing(facts),
     )
@@ -139,6 +143,22 @@ def _parse_manifest(artifact: Artifact, facts: NodeFacts) -> Parsed:
     return Parsed(value=manifest, status="complete")
 
 
+def _parse_docker_inspect(artifact: Artifact, facts: NodeFacts) -> Parsed:
+    from analyzer.parsers import docker
+
+    parsed = docker.parse_inspect(artifact.text, artifact.path)
+    facts.runtime_containers.extend(parsed.value or [])
+    return parsed
+
+
+def _parse_docker_stats(artifact: Artifact, facts: NodeFacts) -> Parsed:
+    from analyzer.parsers import docker
+
+    parsed = docker.parse_stats(artifact.text, artifact.path)
+    facts.docker_stats.extend(parsed.value or [])
+    return parsed
+
+
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -150,6 +170,8 @@ PARSERS: dict[ArtifactKind, Callable[[Artifact, NodeFacts], Parsed]] = {
     ArtifactKind.PROC_UPTIME: _parse_proc_uptime,
     ArtifactKind.PROC_VERSION: _parse_proc_version,
     ArtifactKind.MANIFEST: _parse_manifest,
+    ArtifactKind.DOCKER_INSPECT: _parse_docker_inspect,
+    ArtifactKind.DOCKER_STATS: _parse_docker_stats,
 }
 # cgroup files are parsed together by analyzer.cgroup_tree (one CgroupMemory per directory)
 GROUPED_KINDS = {ArtifactKind.MEMCG_V1, ArtifactKind.MEMCG_V2, ArtifactKind.CGROUP_PROCS}

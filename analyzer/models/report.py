@@ -126,6 +126,18 @@ class KubernetesStatus(BaseModel):
     finished_at: datetime | None = None
 
 
+class RuntimeStatus(BaseModel):
+    """What the container runtime recorded for the same container (docker inspect, crictl inspect)."""
+
+    runtime: str  # "docker", "containerd", "cri-o"
+    container_name: str | None = None
+    oom_killed: bool | None = None
+    exit_code: int | None = None
+    status: str | None = None
+    finished_at: datetime | None = None
+    evidence: list[Evidence] = []
+
+
 class OomKillIncident(BaseModel):
     kind: Literal["oom_kill"] = "oom_kill"
     id: str
@@ -145,6 +157,7 @@ class OomKillIncident(BaseModel):
     pod: PodRef | None = None
     container: ContainerRef | None = None
     kubernetes: KubernetesStatus | None = None
+    runtime_status: RuntimeStatus | None = None
     tasks: list[TaskRow] = []
     group_kill: bool = False
     findings: list[Finding] = []
@@ -194,6 +207,7 @@ class ContainerUsage(BaseModel):
     inactive_file_bytes: int | None = None
     shmem_bytes: int | None = None
     docker_stats_bytes: DockerStatsBytes | None = None
+    docker_stats_observed_bytes: int | None = None  # what `docker stats` in the bundle showed
     findings: list[Finding] = []
     evidence: list[Evidence] = []
 

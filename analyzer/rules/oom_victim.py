@@ -608,6 +608,9 @@ def summarize(incident: OomKillIncident) -> str:
         sentence += "; it had the most badness points"
     elif why is not None:
         sentence += "; the kernel sacrificed a child of the chosen task"
+    runtime = incident.runtime_status
+    if runtime is not None and runtime.oom_killed:
+        sentence += f"; {runtime.runtime} recorded OOMKilled" + (f", exit code {runtime.exit_code}" if runtime.exit_code is not None else "")
     if incident.victim.pid is None:
         sentence = f"An OOM kill in {_where(incident)}: the victim is not in this log" + (
             " (no killable process)" if any(f.code == "no_killable_process" for f in incident.findings) else ""

@@ -1,0 +1,58 @@
+"""Kernel OOM kills joined with docker's own record, on the real docker lab bundle (fixtures/docker).
+
+Expected values are read from fixtures/docker/README.md, written when the bundle was made.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from analyzer.pipeline import analyze
+from tests.conftest import FIXTURES
+
+BUNDLE = FIXTURES / "docker" / "docker-oom.tar.gz"
+
+
+def readme_facts() -> dict[str, list[str]]:
+    text = (FIXTURES / "docker" / "README.md").read_text()
+    return {
+        "pids": re.findall(r"victim pid[^0-9]*(\d+)", text, flags=re.I),
+        "ids": re.findall(r"\b([0-9a-f]{64})\b", text),
+    }
+
+
+@pytest.fixture(scope="module")
+def report():
+    return analyze(BUNDLE)
+
+
+def test_both_docker_oom_kills_are_joined_with_docker_inspect(report):
+    joined = [i for i in report.incidents if i.runtime_status is not None]
+    assert len(joined) == 2
+    for incident in joined:
+        assert incident.runtime_status.runtime == "docker"
+        assert incident.runtime_status.oom_killed is True and incident.runtime_status.exit_code == 137
+        assert incident.container.runtime == "docker" and incident.container.name.startswith("eater-")
+        assert incident.memcg.limit_bytes == 128 * 1024 * 1024 and incident.scope == "container"
+        assert "docker recorded OOMKilled, exit code 137" in incident.summary
+        assert any(f.code == "runtime_confirms_oom_kill" for f in incident.findings)
+        assert any("docker-inspect-" in e.file for e in incident.evidence), "both sources are cited"
+    assert {i.pod.qos for i in joined} == {"Burstable", "Guaranteed"}
+
+
+def test_victims_and_ids_match_what_the_lab_recorded(report):
+    facts = readme_facts()
+    joined = {i.container.id: i.victim.pid for i in report.incidents if i.runtime_status is not None}
+    assert set(joined) <= set(facts["ids"])
+    assert {str(pid) for pid in joined.values()} <= set(facts["pids"])
+
+
+def test_docker_stats_shown_beside_the_cgroup_arithmetic(report):
+    rows = [c for c in report.containers if c.docker_stats_observed_bytes is not None]
+    assert len(rows) == 1
+    (row,) = rows
+    # docker CLI >= 20.10 shows usage - total_inactive_file: same counters, read a moment apart
+    assert abs(row.docker_stats_observed_bytes - row.docker_stats_bytes.since_20_10) < 4 * 1024 * 1024
+    assert row.docker_stats_bytes.before_20_10 < row.docker_stats_bytes.since_20_10 / 10, "<= 19.03 subtracted the page cache"
+    assert any(f.code == "page_cache_in_working_set" for f in row.findings)
