@@ -117,8 +117,10 @@ def test_docker_stats_is_usage_minus_inactive_file(incident):
     assert row is not None, "docker stats lists the running reader"
     shown, limit = (docker_size_bytes(part) for part in row["MEM USAGE / LIMIT"].split(" / "))
     assert limit == LIMIT_BYTES
-    # collected a moment apart from the cgroup files and printed with 4 significant digits
-    assert abs(shown - (usage - inactive)) <= MiB
+    # collected a moment apart from the cgroup files (docker stats samples for about a second,
+    # the daemon's own memory accounting moves meanwhile) and printed with 4 significant digits:
+    # seen up to 0.98 MiB apart in the committed fixture, so 2 MiB keeps the test honest, not flaky
+    assert abs(shown - (usage - inactive)) <= 2 * MiB
 
     json_rows = [json.loads(line) for line in _member(incident.bundle, "commands/docker-stats-json.txt").splitlines() if line.strip()]
     (json_row,) = [r for r in json_rows if r["ID"] == cid]
