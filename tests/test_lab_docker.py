@@ -125,7 +125,7 @@ def test_docker_stats_is_usage_minus_inactive_file(incident):
     json_rows = [json.loads(line) for line in _member(incident.bundle, "commands/docker-stats-json.txt").splitlines() if line.strip()]
     (json_row,) = [r for r in json_rows if r["ID"] == cid]
     json_shown, json_limit = (docker_size_bytes(part) for part in json_row["MemUsage"].split(" / "))
-    assert json_limit == LIMIT_BYTES and abs(json_shown - shown) <= MiB, "the JSON form shows the same numbers"
+    assert json_limit == LIMIT_BYTES and abs(json_shown - shown) <= 2 * MiB, "the JSON form (a second docker stats run) shows the same numbers"
 
     (analyzed,) = [c for c in incident.report["containers"] if c["container_id"] == cid]
     assert analyzed["working_set_bytes"] == usage - inactive
