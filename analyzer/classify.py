@@ -59,6 +59,7 @@ RE_KERNEL_PREFIX = re.compile(r"(?m)^(?:\[\s*\d+\.\d+\]|\S+ \S+ kernel: |\d+,\d+
 RE_DESCRIBE_POD = re.compile(r"(?m)^Name:\s+\S+")
 RE_EVENTS_TABLE = re.compile(r"(?m)^\s*(?:LAST SEEN|LASTSEEN|FIRSTSEEN|FIRST SEEN)\s+.*\b(?:TYPE|REASON|COUNT)\b")
 RE_EVENTS_DESCRIBE = re.compile(r"(?m)^\s*(?:Type\s+Reason\s+Age|FirstSeen\s+LastSeen)")
+RE_POD_YAML = re.compile(r"(?m)^\s*(?:containerStatuses|qosClass|lastState|podIPs?):(?:\s|$)")
 RE_MEMINFO = re.compile(r"(?m)^MemTotal:\s+\d+ kB")
 RE_V1_STAT = re.compile(r"(?m)^(?:total_rss|total_cache|hierarchical_memory_limit|rss_huge) \d+")
 RE_V2_STAT = re.compile(r"(?m)^(?:anon|file|kernel_stack|file_mapped|anon_thp) \d+$")
@@ -135,7 +136,7 @@ def _by_content(head: str) -> K:
             return kind
     if "kind: KubeletConfiguration" in head:
         return K.KUBELET_CONFIG
-    if re.search(r"(?m)^kind: (?:Pod|List|PodList)\s*$", head) or re.search(r"(?m)^\s*containerStatuses:", head):
+    if re.search(r"(?m)^kind: (?:Pod|List|PodList)\s*$", head) or RE_POD_YAML.search(head):
         return K.POD_JSON
     if RE_EVICTION.search(head) or RE_KLOG.search(head[:4096]):
         return K.KUBELET_LOG

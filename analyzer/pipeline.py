@@ -27,6 +27,7 @@ from analyzer.models.report import (
     Report,
     TimelineEvent,
 )
+from analyzer.rules.k8s_join import eviction_incidents, join_pods
 from analyzer.rules.number_gaps import containers_table
 from analyzer.rules.oom_victim import explain_oom
 from analyzer.rules.runtime_join import join_docker, join_docker_stats
@@ -48,7 +49,9 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
     incidents = _oom_incidents(facts)
     containers = containers_table(facts.cgroups)
     join_docker(incidents, facts.runtime_containers)
+    join_pods(incidents, _unique_pods(facts.pods))
     join_docker_stats(containers, facts.docker_stats)
+    incidents = incidents + eviction_incidents(_unique_pods(facts.pods))
     report = Report(
         generator=Generator(version=__version__),
         generated_at=datetime.now(timezone.utc),
@@ -159,6 +162,14 @@ def _parse_docker_stats(artifact: Artifact, facts: NodeFacts) -> Parsed:
     return parsed
 
 
+def _parse_pods(artifact: Artifact, facts: NodeFacts) -> Parsed:
+    from analyzer.parsers import pod_json
+
+    parsed = pod_json.parse(artifact.text, artifact.path)
+    facts.pods.extend(parsed.value or [])
+    return parsed
+
+
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -170,6 +181,8 @@ PARSERS: dict[ArtifactKind, Callable[[Artifact, NodeFacts], Parsed]] = {
     ArtifactKind.PROC_UPTIME: _parse_proc_uptime,
     ArtifactKind.PROC_VERSION: _parse_proc_version,
     ArtifactKind.MANIFEST: _parse_manifest,
+    ArtifactKind.POD_JSON: _parse_pods,
+    ArtifactKind.KUBELET_PODS: _parse_pods,
     ArtifactKind.DOCKER_INSPECT: _parse_docker_inspect,
     ArtifactKind.DOCKER_STATS: _parse_docker_stats,
 }
@@ -231,6 +244,17 @@ def _gather_cgroups(bundle: Bundle, facts: NodeFacts, warnings: list[BundleWarni
     for problem in problems:
         ev = problem.evidence
         warnings.append(BundleWarning(message=problem.message, file=ev.file if ev else None, line=ev.line if ev else None))
+
+
+def _unique_pods(pods: list) -> list:
+    """The same pod from kubectl and from the kubelet's /pods: keep the first of each UID."""
+    seen, unique = set(), []
+    for pod in pods:
+        key = pod.uid or id(pod)
+        if key not in seen:
+            seen.add(key)
+            unique.append(pod)
+    return unique
 
 
 def _capped(warnings: list[BundleWarning]) -> list[BundleWarning]:
@@ -353,8 +377,8 @@ def _timeline(incidents: list[OomKillIncident]) -> list[TimelineEvent]:
     events = [
         TimelineEvent(
             time=i.time,
-            uptime_s=i.uptime_s,
-            source="kernel",
+            uptime_s=getattr(i, "uptime_s", None),
+            source="kernel" if i.kind == "oom_kill" else "kubernetes",
             text=i.summary,
             incident_id=i.id,
             evidence=i.evidence[0] if i.evidence else None,
@@ -380,6 +404,14 @@ def _missing(facts: NodeFacts) -> list[MissingArtifact]:
                 what="cgroup memory files",
                 why="usage, limits, page cache and shmem of each pod and container come from /sys/fs/cgroup",
                 how="run collectors/node/podmortem-collect on the node (it copies every kubepods cgroup's memory.* files)",
+            )
+        )
+    if not facts.pods and facts.oom_reports:
+        missing.append(
+            MissingArtifact(
+                what="pod status (kubectl get pods -o json)",
+                why="pod and container names, QoS, restart counts and what Kubernetes recorded (OOMKilled, exit 137, Evicted) come from it",
+                how="`kubectl get pods -A --field-selector spec.nodeName=NODE -o json > pods.json`, or the collector where kubectl works",
             )
         )
     if facts.clock.btime is None and any(r.time is None and r.uptime_s is not None for r in facts.oom_reports):

@@ -1,0 +1,57 @@
+"""Kubernetes facts about pods and containers (from pod JSON/YAML, kubelet /pods, describe)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from analyzer.models.common import Evidence
+
+
+class ContainerInfo(BaseModel):
+    name: str
+    container_id: str | None = None  # bare id, the runtime prefix (containerd:// ...) removed
+    runtime: str | None = None
+    image: str | None = None
+    requests_memory_bytes: int | None = None
+    limits_memory_bytes: int | None = None
+    restart_count: int | None = None
+    state: str | None = None  # running | waiting | terminated
+    state_reason: str | None = None
+    terminated_reason: str | None = None
+    terminated_exit_code: int | None = None
+    terminated_finished_at: datetime | None = None
+    last_container_id: str | None = None  # lastState.terminated.containerID: the previous (killed) container
+    last_reason: str | None = None
+    last_exit_code: int | None = None
+    last_started_at: datetime | None = None
+    last_finished_at: datetime | None = None
+    is_init: bool = False
+    evidence: dict[str, Evidence] = {}
+
+
+class PodInfo(BaseModel):
+    uid: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    node_name: str | None = None
+    qos: str | None = None
+    priority: int | None = None
+    priority_class: str | None = None
+    phase: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    owner_kind: str | None = None
+    owner_name: str | None = None
+    start_time: datetime | None = None
+    disruption_message: str | None = None  # DisruptionTarget condition message (newer kubelets)
+    containers: list[ContainerInfo] = []
+    evidence: dict[str, Evidence] = {}
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace or '?'}/{self.name or '?'}"
+
+    @property
+    def memory_request_bytes(self) -> int:
+        return sum(c.requests_memory_bytes or 0 for c in self.containers if not c.is_init)

@@ -1,0 +1,257 @@
+"""Pod objects: ``kubectl get pod -o json|yaml`` (one Pod, a List/PodList), kubelet ``/pods``.
+
+A trimmed real shape (core/v1 Pod)::
+
+    {"kind": "Pod", "metadata": {"name": "cart-7d9f", "namespace": "shop", "uid": "f2e7..."},
+     "spec": {"containers": [{"name": "worker", "resources": {"limits": {"memory": "128Mi"}}}], "priority": 0},
+     "status": {"qosClass": "Burstable", "containerStatuses": [{"name": "worker", "restartCount": 3,
+       "containerID": "containerd://3afe...", "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137,
+       "containerID": "containerd://9b1c...", "finishedAt": "2026-11-24T11:02:03Z"}}}]}}
+
+Pasted fragments that are not valid JSON/YAML (cut mid-object, trailing commas) are read
+field by field where possible and reported as partial. Evidence lines are found by searching
+the text for the pod's name and each container's fields (approximate for minified JSON).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import orjson
+import yaml
+
+from analyzer.models.common import Evidence, Parsed, Problem
+from analyzer.models.k8s import ContainerInfo, PodInfo
+from analyzer.quantity import parse_quantity
+
+RUNTIME_PREFIXES = {"containerd": "containerd", "cri-o": "cri-o", "docker": "docker"}
+RE_FRAGMENT_FIELD = re.compile(r'"?(?P<key>reason|exitCode|message|qosClass|phase|containerID|restartCount)"?\s*:\s*"?(?P<value>[^",\n]*)"?')
+
+
+def _time(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+    except ValueError:
+        return None
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def split_container_id(text: object) -> tuple[str | None, str | None]:
+    """(runtime, bare id) of ``containerd://<id>``.
+
+    >>> split_container_id("containerd://3afe"), split_container_id("docker://ab"), split_container_id(None)
+    (('containerd', '3afe'), ('docker', 'ab'), (None, None))
+    """
+    if not isinstance(text, str) or not text:
+        return None, None
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return None, text
+    return RUNTIME_PREFIXES.get(scheme, scheme), rest
+
+
+class _Lines:
+    """Find the 1-based line of a value in the text (first match after a hint position)."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.text, self.source = text, source
+
+    def of(self, needle: str | None, start: int = 0) -> Evidence:
+        if needle:
+            at = self.text.find(needle, start)
+            if at >= 0:
+                return Evidence(file=self.source, line=self.text.count("\n", 0, at) + 1)
+        return Evidence(file=self.source)
+
+
+def _container(spec: dict, status: dict, lines: _Lines, is_init: bool) -> ContainerInfo:
+    resources = _dict(spec.get("resources"))
+    runtime, cid = split_container_id(status.get("containerID"))
+    state = _dict(status.get("state"))
+    last = _dict(_dict(status.get("lastState")).get("terminated"))
+    current_term = _dict(state.get("terminated"))
+    state_name = next((k for k in ("running", "waiting", "terminated") if k in state), None)
+    _, last_cid = split_container_id(last.get("containerID"))
+    name = spec.get("name") or status.get("name") or "?"
+    info = ContainerInfo(
+        name=str(name),
+        container_id=cid,
+        runtime=runtime,
+        image=spec.get("image") or status.get("image"),
+        requests_memory_bytes=parse_quantity(_dict(resources.get("requests")).get("memory")),
+        limits_memory_bytes=parse_quantity(_dict(resources.get("limits")).get("memory")),
+        restart_count=_int(status.get("restartCount")),
+        state=state_name,
+        state_reason=_dict(state.get(state_name)).get("reason") if state_name else None,
+        terminated_reason=current_term.get("reason"),
+        terminated_exit_code=_int(current_term.get("exitCode")),
+        terminated_finished_at=_time(current_term.get("finishedAt")),
+        last_container_id=last_cid,
+        last_reason=last.get("reason"),
+        last_exit_code=_int(last.get("exitCode")),
+        last_started_at=_time(last.get("startedAt")),
+        last_finished_at=_time(last.get("finishedAt")),
+        is_init=is_init,
+    )
+    anchor = lines.text.find(f'"{name}"') if lines.text.lstrip().startswith(("{", "[")) else lines.text.find(f"name: {name}")
+    info.evidence["container"] = lines.of(str(name))
+    for key, needle in (("last_reason", last.get("reason")), ("restart_count", "restartCount"), ("limits", "limits")):
+        if needle:
+            info.evidence[key] = lines.of(str(needle), max(anchor, 0))
+    return info
+
+
+def _pod(obj: dict, lines: _Lines) -> PodInfo:
+    meta, spec, status = _dict(obj.get("metadata")), _dict(obj.get("spec")), _dict(obj.get("status"))
+    statuses = {s.get("name"): s for s in _list(status.get("containerStatuses")) + _list(status.get("initContainerStatuses")) if isinstance(s, dict)}
+    containers = []
+    for is_init, key in ((False, "containers"), (True, "initContainers")):
+        for c in _list(spec.get(key)):
+            if isinstance(c, dict):
+                containers.append(_container(c, _dict(statuses.pop(c.get("name"), None)), lines, is_init))
+    for leftover in statuses.values():  # a status whose spec the paste lacks
+        containers.append(_container({}, leftover, lines, False))
+    owner = next((o for o in _list(meta.get("ownerReferences")) if isinstance(o, dict)), {})
+    disruption = next(
+        (c.get("message") for c in _list(status.get("conditions")) if isinstance(c, dict) and c.get("type") == "DisruptionTarget"),
+        None,
+    )
+    pod = PodInfo(
+        uid=meta.get("uid"),
+        namespace=meta.get("namespace"),
+        name=meta.get("name"),
+        node_name=spec.get("nodeName"),
+        qos=status.get("qosClass"),
+        priority=_int(spec.get("priority")),
+        priority_class=spec.get("priorityClassName"),
+        phase=status.get("phase"),
+        reason=status.get("reason"),
+        message=status.get("message"),
+        owner_kind=owner.get("kind"),
+        owner_name=owner.get("name"),
+        start_time=_time(status.get("startTime")),
+        disruption_message=disruption,
+        containers=containers,
+    )
+    pod.evidence["pod"] = lines.of(pod.name or pod.uid)
+    if pod.message:
+        pod.evidence["message"] = lines.of(pod.message[:40])
+    if pod.reason:
+        pod.evidence["reason"] = lines.of(f"reason: {pod.reason}") if "reason:" in lines.text else lines.of(f'"{pod.reason}"')
+    return pod
+
+
+def _load(text: str):
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        return orjson.loads(stripped)
+    return yaml.safe_load(text)
+
+
+def _objects(data) -> list[dict]:
+    if isinstance(data, list):
+        return [o for o in data if isinstance(o, dict)]
+    if not isinstance(data, dict):
+        return []
+    if isinstance(data.get("items"), list):
+        return [o for o in data["items"] if isinstance(o, dict)]
+    return [data]
+
+
+def _fragment(text: str, source: str) -> Parsed[list[PodInfo]]:
+    """A paste that is not a whole document: read the fields that matter, line by line."""
+    lines = _Lines(text, source)
+    pod = PodInfo()
+    container = ContainerInfo(name="?")
+    in_last = False
+    for no, line in enumerate(text.split("\n"), start=1):
+        if "lastState" in line or "termination" in line:
+            in_last = True
+        for match in RE_FRAGMENT_FIELD.finditer(line):
+            key, value = match.group("key"), match.group("value").strip().strip("'")
+            ev = Evidence(file=source, line=no)
+            if key == "reason" and in_last and container.last_reason is None:
+                container.last_reason, container.evidence["last_reason"] = value, ev
+            elif key == "reason" and pod.reason is None:
+                pod.reason, pod.evidence["reason"] = value, ev
+            elif key == "exitCode":
+                container.last_exit_code = _int(value)
+            elif key == "message" and pod.message is None:
+                pod.message, pod.evidence["message"] = value, ev
+            elif key == "qosClass":
+                pod.qos = value
+            elif key == "phase":
+                pod.phase = value
+            elif key == "containerID":
+                runtime, cid = split_container_id(value)
+                container.runtime = runtime
+                if in_last:
+                    container.last_container_id = cid
+                else:
+                    container.container_id = cid
+            elif key == "restartCount":
+                container.restart_count = _int(value)
+    if pod.message and pod.message.count("'") == 0:
+        pod.message = _continued_message(text, pod.message)
+    if container.last_reason or container.last_exit_code is not None or container.container_id:
+        pod.containers.append(container)
+    if not (pod.reason or pod.message or pod.containers or pod.qos):
+        return Parsed(value=[], status="unrecognised", problems=[Problem(message="no pod fields found", evidence=Evidence(file=source))])
+    pod.evidence.setdefault("pod", lines.of(pod.reason or pod.message))
+    return Parsed(value=[pod], status="partial", problems=[Problem(message="not a whole pod document: read field by field", evidence=Evidence(file=source))])
+
+
+def _continued_message(text: str, start: str) -> str:
+    """A YAML message folded over several indented lines, joined back."""
+    at = text.find(start)
+    tail = text[at:].split("\n")
+    parts = [tail[0]]
+    for line in tail[1:]:
+        if line.startswith("    ") and ":" not in line.split()[0]:
+            parts.append(line.strip())
+        else:
+            break
+    return " ".join(parts).strip().strip("'").strip()
+
+
+def parse(text: str, source: str) -> Parsed[list[PodInfo]]:
+    """Every pod in the text.
+
+    >>> doc = '{"kind": "Pod", "metadata": {"name": "cart", "namespace": "shop", "uid": "u1"}, "status": {"qosClass": "Burstable",' \\
+    ...       ' "containerStatuses": [{"name": "worker", "restartCount": 3, "containerID": "containerd://abc",' \\
+    ...       ' "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137, "containerID": "containerd://old"}}}]}}'
+    >>> pod = parse(doc, "pods.json").value[0]
+    >>> pod.ref, pod.qos, pod.containers[0].last_reason, pod.containers[0].last_container_id, pod.containers[0].restart_count
+    ('shop/cart', 'Burstable', 'OOMKilled', 'old', 3)
+    """
+    try:
+        data = _load(text)
+    except (orjson.JSONDecodeError, yaml.YAMLError, ValueError, RecursionError):
+        return _fragment(text, source)
+    objects = [o for o in _objects(data) if "metadata" in o or "status" in o or "spec" in o]
+    if not objects:
+        return _fragment(text, source)
+    lines = _Lines(text, source)
+    pods = [_pod(o, lines) for o in objects if o.get("kind") in (None, "Pod")]
+    return Parsed(value=pods, status="complete" if pods else "unrecognised")
