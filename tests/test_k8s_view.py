@@ -107,3 +107,17 @@ def test_corpus_pod_fragments_keep_what_they_hold(corpus_dir):
     assert parsed.status == "partial"
     old = pod_json.parse((corpus_dir / "k8s" / "podjson-k8s3044-2014-termination-oom-killed.json").read_text(), "old.json")
     assert (old.value[0].containers[0].last_reason, old.value[0].containers[0].last_exit_code) == ("OOM Killed", 137)
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "json"])
+def test_eviction_renders_in_every_format(corpus_dir, fmt):
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", str(corpus_dir / "k8s" / "podjson-cosmosoperator185-evicted-status.yaml"), "-f", fmt, "-o", "-"])
+    assert result.exit_code == 0, result.output
+    assert "evicted" in result.stdout and "33.9 GiB" in result.stdout.replace("&nbsp;", " ") or fmt == "json"
+    if fmt == "json":
+        (incident,) = json.loads(result.stdout)["incidents"]
+        assert incident["kind"] == "eviction" and incident["ranking"][0]["usage_bytes"] == 35505620 * Ki

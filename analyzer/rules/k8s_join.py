@@ -113,7 +113,7 @@ def eviction_incidents(pods: list[PodInfo], first_id: int = 1) -> list[EvictionI
         signal = SIGNAL_OF_RESOURCE.get(parsed.resource or "", parsed.resource)
         usage = sum(c.usage_bytes or 0 for c in parsed.containers) or None
         request = sum(c.request_bytes or 0 for c in parsed.containers) if parsed.containers else None
-        evidence = [e for e in pod.evidence.values() if e.line is not None] or [Evidence(file=next(iter(pod.evidence.values())).file)] if pod.evidence else []
+        evidence = list(dict.fromkeys(e for e in pod.evidence.values() if e.line is not None))
         incident = EvictionIncident(
             id=f"evict-{first_id + len(incidents)}",
             summary="",
@@ -168,7 +168,7 @@ def _eviction_findings(pod: PodInfo, parsed, evidence: list[Evidence]) -> list[F
 
 
 def _eviction_summary(pod: PodInfo, parsed, signal: str | None) -> str:
-    who = f"pod {pod.ref}" + (f" ({pod.qos})" if pod.qos else "")
+    who = (f"pod {pod.ref}" if pod.name else "a pod (its name is not in the bundle)") + (f" ({pod.qos})" if pod.qos else "")
     sentence = f"The kubelet evicted {who}: the node was low on {parsed.resource}"
     if parsed.threshold_bytes is not None and parsed.available_bytes is not None:
         sentence += f" ({signal} {fmt_bytes(parsed.available_bytes)} < threshold {fmt_bytes(parsed.threshold_bytes)})"
