@@ -222,11 +222,14 @@ def _record(artifact: Artifact, parsed: Parsed | None, statuses: dict[str, Bundl
                 entry.note = entry.note or "kept; no parser for this kind yet"
         return
     entry.status = {"complete": "parsed", "partial": "partial", "unrecognised": "unrecognised"}[parsed.status]
-    for problem in parsed.problems:
-        ev = problem.evidence
-        warnings.append(
-            BundleWarning(message=problem.message, file=ev.file if ev else artifact.path, line=ev.line if ev else None)
-        )
+    warnings.extend(_as_warnings(parsed.problems, default_file=artifact.path))
+
+
+def _as_warnings(problems: list[Problem], default_file: str | None = None) -> list[BundleWarning]:
+    return [
+        BundleWarning(message=p.message, file=p.evidence.file if p.evidence else default_file, line=p.evidence.line if p.evidence else None)
+        for p in problems
+    ]
 
 
 def _gather_cgroups(bundle: Bundle, facts: NodeFacts, warnings: list[BundleWarning]) -> None:
@@ -241,9 +244,7 @@ def _gather_cgroups(bundle: Bundle, facts: NodeFacts, warnings: list[BundleWarni
     except Exception as err:
         warnings.append(BundleWarning(message=f"internal error reading cgroup files: {type(err).__name__}: {err}"))
         return
-    for problem in problems:
-        ev = problem.evidence
-        warnings.append(BundleWarning(message=problem.message, file=ev.file if ev else None, line=ev.line if ev else None))
+    warnings.extend(_as_warnings(problems))
 
 
 def _unique_pods(pods: list) -> list:
@@ -271,29 +272,13 @@ MAX_QUOTED_LINE = 400
 
 
 def _cited(report: Report) -> set[tuple[str, int]]:
-    cited: set[tuple[str, int]] = set()
-
-    def add(ev) -> None:
-        if ev is not None and ev.line is not None:
-            cited.add((ev.file, ev.line))
-
-    for incident in report.incidents:
-        for ev in incident.evidence:
-            add(ev)
-        for finding in incident.findings:
-            for ev in finding.evidence:
-                add(ev)
-        for task in getattr(incident, "tasks", []):
-            add(task.evidence)
-    for row in report.containers:
-        for ev in row.evidence:
-            add(ev)
-        for finding in row.findings:
-            for ev in finding.evidence:
-                add(ev)
-    for event in report.timeline:
-        add(event.evidence)
-    return cited
+    """Every (file, line) the report cites: incidents, findings, tasks, containers, timeline."""
+    evidence = [ev for event in report.timeline for ev in (event.evidence,)]
+    for item in [*report.incidents, *report.containers]:
+        evidence.extend(item.evidence)
+        evidence.extend(ev for finding in item.findings for ev in finding.evidence)
+        evidence.extend(task.evidence for task in getattr(item, "tasks", []))
+    return {(ev.file, ev.line) for ev in evidence if ev is not None and ev.line is not None}
 
 
 def quote_evidence(report: Report, artifacts: list[Artifact]) -> dict[str, str]:
