@@ -69,7 +69,8 @@ def test_container_limit_128mi_eater_killed(shell, outdir):
     assert any(f["code"] == "victim_highest_points" for f in incident["findings"])
 
 
-def test_page_cache_counts_in_working_set(outdir):
+@pytest.mark.parametrize("shell", SHELLS, ids=[s[0] for s in SHELLS])
+def test_page_cache_counts_in_working_set(shell, outdir):
     """(b) a container that reads a 100 MB file twice: active page cache sits inside usage and working set."""
     data = Path("/var/tmp") / f"pm-lab-pagecache-{time.time_ns()}"
     with lab() as session:
@@ -81,7 +82,7 @@ def test_page_cache_counts_in_working_set(outdir):
         try:
             stat = container.dir / "memory.stat"
             assert wait_for_file_value(stat, lambda t: _stat(t, "total_active_file") > 50 * MiB, 60), "page cache never became active"
-            report = collect_and_analyze(["dash"] if shutil.which("dash") else ["sh"], outdir)
+            report = collect_and_analyze(shell, outdir)
         finally:
             proc.kill()
             data.unlink(missing_ok=True)
@@ -103,7 +104,8 @@ def _stat(text: str, key: str) -> int:
     return 0
 
 
-def test_child_killed_main_process_survives(outdir):
+@pytest.mark.parametrize("shell", SHELLS, ids=[s[0] for s in SHELLS])
+def test_child_killed_main_process_survives(shell, outdir):
     """(c) only a child is OOM-killed; the container's main process lives on (no restart in Kubernetes)."""
     with lab() as session:
         pod = session.pod(container_limits=(96 * MiB,))
@@ -112,7 +114,7 @@ def test_child_killed_main_process_survives(outdir):
         try:
             assert wait_for_file_value(container.dir / "memory.oom_control", lambda t: "oom_kill 1" in t, 60)
             assert main.poll() is None, "the main process survived the OOM kill"
-            report = collect_and_analyze(["busybox", "ash"] if shutil.which("busybox") else ["sh"], outdir)
+            report = collect_and_analyze(shell, outdir)
         finally:
             main.kill()
     (incident,) = incidents_of(report, pod.uid)
@@ -127,7 +129,8 @@ def _eater_text() -> str:
     return "a = []\nwhile True:\n    a.append(bytearray(1 << 20))\n"
 
 
-def test_tmpfs_charged_to_container_kills_small_process(outdir):
+@pytest.mark.parametrize("shell", SHELLS, ids=[s[0] for s in SHELLS])
+def test_tmpfs_charged_to_container_kills_small_process(shell, outdir):
     """(d) 100 MB written to a tmpfs is charged to the container; a small process is then killed."""
     mount = Path(tempfile.mkdtemp(prefix="pm-lab-tmpfs-"))
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200m", "tmpfs", str(mount)], check=True)
@@ -137,7 +140,7 @@ def test_tmpfs_charged_to_container_kills_small_process(outdir):
             (container,) = pod.containers
             proc = session.start(container, f"dd if=/dev/zero of={mount}/blob bs=1M count=100 2>/dev/null; {eater()}")
             proc.wait(timeout=60)
-            report = collect_and_analyze(["dash"] if shutil.which("dash") else ["sh"], outdir)
+            report = collect_and_analyze(shell, outdir)
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
         mount.rmdir()
@@ -148,7 +151,8 @@ def test_tmpfs_charged_to_container_kills_small_process(outdir):
     assert any(f["code"] == "shmem_charged" for f in incident["findings"])
 
 
-def test_pod_level_limit_binds_first(outdir):
+@pytest.mark.parametrize("shell", SHELLS, ids=[s[0] for s in SHELLS])
+def test_pod_level_limit_binds_first(shell, outdir):
     """(e) a pod-level limit (100 MiB) below the container limits (128 MiB each) is what binds."""
     with lab() as session:
         pod = session.pod(pod_limit=100 * MiB, container_limits=(128 * MiB, 128 * MiB))
@@ -158,7 +162,7 @@ def test_pod_level_limit_binds_first(outdir):
         proc = session.start(first, eater())
         proc.wait(timeout=60)
         try:
-            report = collect_and_analyze(["dash"] if shutil.which("dash") else ["sh"], outdir)
+            report = collect_and_analyze(shell, outdir)
         finally:
             holder.kill()
     (incident,) = [i for i in incidents_of(report, pod.uid) if i["victim"]["pid"] == proc.pid]
@@ -168,7 +172,8 @@ def test_pod_level_limit_binds_first(outdir):
     assert incident["container"]["id"] == first.cid, "the victim's own container is named"
 
 
-def test_kubepods_limit_kills_besteffort_before_burstable(outdir):
+@pytest.mark.parametrize("shell", SHELLS, ids=[s[0] for s in SHELLS])
+def test_kubepods_limit_kills_besteffort_before_burstable(shell, outdir):
     """(f) the node-allocatable (kubepods) limit binds with a BestEffort and a Burstable container.
 
     The Burstable container grows, but the kernel kills the BestEffort one: oom_score_adj 1000
@@ -187,7 +192,7 @@ def test_kubepods_limit_kills_besteffort_before_burstable(outdir):
         grower = session.start(burstable.containers[0], eater(), oom_score_adj=500)
         assert idle.wait(timeout=60) == -9
         grower.kill()
-        report = collect_and_analyze(["dash"] if shutil.which("dash") else ["sh"], outdir)
+        report = collect_and_analyze(shell, outdir)
     (incident,) = [i for i in incidents_of(report, besteffort.uid) if i["victim"]["pid"] == idle.pid]
     assert incident["scope"] == "node_allocatable"
     assert incident["memcg"]["oom_memcg"] == root
