@@ -27,6 +27,7 @@ from analyzer.models.report import (
     Report,
     TimelineEvent,
 )
+from analyzer.rules.eviction import evictions_from_kubelet_log, node_memory
 from analyzer.rules.k8s_join import eviction_incidents, join_pods
 from analyzer.rules.number_gaps import containers_table
 from analyzer.rules.oom_victim import explain_oom
@@ -51,7 +52,9 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
     join_docker(incidents, facts.runtime_containers)
     join_pods(incidents, _unique_pods(facts.pods))
     join_docker_stats(containers, facts.docker_stats)
-    incidents = incidents + eviction_incidents(_unique_pods(facts.pods))
+    evictions = eviction_incidents(_unique_pods(facts.pods))
+    evictions += evictions_from_kubelet_log(facts.kubelet_events, facts.kubelet_config, evictions, len(evictions) + 1)
+    incidents = incidents + evictions
     report = Report(
         generator=Generator(version=__version__),
         generated_at=datetime.now(timezone.utc),
@@ -68,6 +71,7 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
         containers=containers,
         timeline=_timeline(incidents),
         missing=_missing(facts),
+        node=node_memory(facts.meminfo, facts.cgroups.get("/"), facts.kubelet_config),
     )
     report.evidence_lines = quote_evidence(report, bundle.artifacts)
     return report
@@ -170,6 +174,23 @@ def _parse_pods(artifact: Artifact, facts: NodeFacts) -> Parsed:
     return parsed
 
 
+def _parse_kubelet_config(artifact: Artifact, facts: NodeFacts) -> Parsed:
+    from analyzer.parsers import kubelet_config
+
+    parsed = kubelet_config.parse(artifact.text, artifact.path)
+    if parsed.value is not None and (facts.kubelet_config is None or artifact.kind is ArtifactKind.KUBELET_CONFIGZ):
+        facts.kubelet_config = parsed.value  # the live /configz wins over the file
+    return parsed
+
+
+def _parse_kubelet_log(artifact: Artifact, facts: NodeFacts) -> Parsed:
+    from analyzer.parsers import kubelet_log
+
+    parsed = kubelet_log.parse(artifact.text, artifact.path)
+    facts.kubelet_events.extend(parsed.value or [])
+    return parsed
+
+
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -181,6 +202,9 @@ PARSERS: dict[ArtifactKind, Callable[[Artifact, NodeFacts], Parsed]] = {
     ArtifactKind.PROC_UPTIME: _parse_proc_uptime,
     ArtifactKind.PROC_VERSION: _parse_proc_version,
     ArtifactKind.MANIFEST: _parse_manifest,
+    ArtifactKind.KUBELET_CONFIGZ: _parse_kubelet_config,
+    ArtifactKind.KUBELET_CONFIG: _parse_kubelet_config,
+    ArtifactKind.KUBELET_LOG: _parse_kubelet_log,
     ArtifactKind.POD_JSON: _parse_pods,
     ArtifactKind.KUBELET_PODS: _parse_pods,
     ArtifactKind.DOCKER_INSPECT: _parse_docker_inspect,
@@ -274,6 +298,9 @@ MAX_QUOTED_LINE = 400
 def _cited(report: Report) -> set[tuple[str, int]]:
     """Every (file, line) the report cites: incidents, findings, tasks, containers, timeline."""
     evidence = [ev for event in report.timeline for ev in (event.evidence,)]
+    if report.node is not None:
+        evidence.extend(report.node.evidence)
+        evidence.extend(ev for finding in report.node.findings for ev in finding.evidence)
     for item in [*report.incidents, *report.containers]:
         evidence.extend(item.evidence)
         evidence.extend(ev for finding in item.findings for ev in finding.evidence)

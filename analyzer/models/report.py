@@ -221,6 +221,22 @@ class TimelineEvent(BaseModel):
     evidence: Evidence | None = None
 
 
+class NodeMemory(BaseModel):
+    """The node's memory as `free` shows it and as the kubelet computes memory.available (FACTS.md §4, §7)."""
+
+    mem_total_bytes: int | None = None
+    free_available_bytes: int | None = None  # /proc/meminfo MemAvailable: `free`'s "available"
+    buff_cache_bytes: int | None = None  # Buffers + Cached + SReclaimable: `free`'s "buff/cache"
+    shmem_bytes: int | None = None  # in "buff/cache" for `free`, but not reclaimable without swap
+    root_usage_bytes: int | None = None
+    root_working_set_bytes: int | None = None  # root usage - root inactive_file
+    kubelet_memory_available_bytes: int | None = None  # MemTotal - root working set, as the kubelet computes it
+    eviction_threshold_bytes: int | None = None  # evictionHard memory.available (configured or default)
+    eviction_threshold_defaulted: bool | None = None
+    findings: list[Finding] = []
+    evidence: list[Evidence] = []
+
+
 class MissingArtifact(BaseModel):
     """Something the bundle lacks that would sharpen the report, and how to collect it."""
 
@@ -245,4 +261,5 @@ class Report(BaseModel):
     containers: list[ContainerUsage] = []
     timeline: list[TimelineEvent] = []
     missing: list[MissingArtifact] = []
+    node: NodeMemory | None = None
     evidence_lines: dict[str, str] = {}  # "file:line" -> the cited bundle line, quoted as read (capped)

@@ -1,0 +1,153 @@
+"""Kubelet evictions from its own log, and the node's memory.available recomputed from the bundle.
+
+The kubelet's ``memory.available`` = MemTotal - (root cgroup usage - root inactive_file)
+(pkg/kubelet/eviction/helpers_linux.go ``makeMemoryAvailableSignalObservation`` with the
+summary's node stats; FACTS.md §4): active page cache and all shmem count as used, which is
+why the kubelet can evict while ``free`` shows gigabytes of buff/cache (FACTS.md §7).
+Pods are ranked by: usage above request first, then lower priority, then usage minus request.
+"""
+from __future__ import annotations
+
+from analyzer.models.common import Evidence, Finding
+from analyzer.models.node import CgroupMemory, MemInfo
+from analyzer.models.report import EvictionIncident, NodeMemory, PodRef, RankedPod
+from analyzer.parsers.kubelet_config import DEFAULT_EVICTION_HARD, KubeletConfig, threshold
+from analyzer.parsers.kubelet_log import KubeletLogEvent
+from analyzer.units import fmt_bytes
+
+
+def _memory_threshold(config: KubeletConfig | None):
+    if config is not None and "memory.available" in config.eviction_hard:
+        return config.eviction_hard["memory.available"]
+    return threshold("memory.available", DEFAULT_EVICTION_HARD["memory.available"], defaulted=True)
+
+
+def evictions_from_kubelet_log(
+    events: list[KubeletLogEvent], config: KubeletConfig | None, known: list[EvictionIncident], first_id: int
+) -> list[EvictionIncident]:
+    """An incident per pod the eviction manager evicted; pods already known from their status are enriched."""
+    by_pod = {f"{i.pod.namespace}/{i.pod.name}": i for i in known if i.pod and i.pod.name}
+    new: list[EvictionIncident] = []
+    ranked: list[str] = []
+    resource: str | None = None
+    observed: dict[str, KubeletLogEvent] = {}
+    for event in events:
+        if event.kind == "pods_ranked":
+            ranked = event.pods
+        elif event.kind in ("attempting_reclaim", "must_evict") and event.resource:
+            resource = event.resource
+        elif event.kind == "observation" and event.signal:
+            observed[event.signal] = event
+        elif event.kind == "evicted" and event.pod:
+            incident = by_pod.get(event.pod)
+            if incident is None:
+                incident = _from_log(event, resource, observed, config, f"evict-{first_id + len(new)}")
+                new.append(incident)
+                by_pod[event.pod] = incident
+            _add_log_facts(incident, event, ranked)
+    return new
+
+
+def _from_log(event: KubeletLogEvent, resource: str | None, observed: dict, config: KubeletConfig | None, incident_id: str) -> EvictionIncident:
+    namespace, _, name = event.pod.partition("/")
+    signal = "memory.available" if resource == "memory" else None
+    obs = observed.get(signal) if signal else None
+    limit = _memory_threshold(config) if signal else None
+    incident = EvictionIncident(
+        id=incident_id,
+        summary="",
+        pod=PodRef(namespace=namespace or None, name=name or None),
+        signal=signal,
+        threshold_bytes=limit.quantity_bytes if limit else None,
+        observed_bytes=obs.available_bytes if obs else None,
+        evidence=[event.evidence] + ([obs.evidence] if obs else []),
+    )
+    what = f"low on {resource}" if resource else "under pressure (the resource is not in this log)"
+    incident.summary = f"The kubelet evicted pod {event.pod}: the node was {what}" + (
+        f"; {signal} was {fmt_bytes(obs.available_bytes)} against a threshold of {fmt_bytes(limit.quantity_bytes)}" if obs and limit else ""
+    ) + "."
+    return incident
+
+
+def _add_log_facts(incident: EvictionIncident, event: KubeletLogEvent, ranked: list[str]) -> None:
+    incident.time = incident.time or event.time
+    if event.evidence not in incident.evidence:
+        incident.evidence.append(event.evidence)
+    if ranked and len(incident.ranking) <= 1:
+        known = {r.pod: r for r in incident.ranking}
+        incident.ranking = [known.get(p, RankedPod(pod=p)) for p in ranked]
+        incident.findings.append(
+            Finding(
+                code="eviction_ranking",
+                severity="info",
+                message=(
+                    f"The kubelet ranked {len(ranked)} pod(s) and evicted the first: {', '.join(ranked[:5])}"
+                    + ("..." if len(ranked) > 5 else "")
+                    + ". Its order: pods whose working set exceeds their memory request first, then lower priority, then the "
+                    "largest usage above request (one pod per eviction cycle)."
+                ),
+                evidence=[event.evidence],
+            )
+        )
+
+
+def node_memory(meminfo: MemInfo | None, root: CgroupMemory | None, config: KubeletConfig | None) -> NodeMemory | None:
+    """What `free` shows next to what the kubelet computes, from the bundle's own counters."""
+    if meminfo is None:
+        return None
+    values = meminfo.values
+    node = NodeMemory(
+        mem_total_bytes=values.get("MemTotal"),
+        free_available_bytes=values.get("MemAvailable"),
+        buff_cache_bytes=sum(values.get(k, 0) for k in ("Buffers", "Cached", "SReclaimable")) or None,
+        shmem_bytes=values.get("Shmem"),
+        evidence=[meminfo.evidence[k] for k in ("MemTotal", "MemAvailable", "Cached") if k in meminfo.evidence],
+    )
+    limit = _memory_threshold(config)
+    node.eviction_threshold_bytes, node.eviction_threshold_defaulted = limit.quantity_bytes, limit.defaulted
+    if root is not None:
+        usage = root.usage_bytes
+        if root.version == 2 or usage is None:
+            anon, file = root.stat.get("anon"), root.stat.get("file")
+            usage = anon + file if anon is not None and file is not None else usage  # root has no memory.current on v2
+        inactive = root.stat_value("inactive_file")
+        if usage is not None:
+            node.root_usage_bytes = usage
+            node.root_working_set_bytes = max(usage - (inactive or 0), 0)
+            node.evidence.extend(e for k, e in root.evidence.items() if k in ("memory.usage_in_bytes", "memory.stat", "stat:total_inactive_file", "stat:inactive_file"))
+    if node.mem_total_bytes is not None and node.root_working_set_bytes is not None:
+        node.kubelet_memory_available_bytes = node.mem_total_bytes - node.root_working_set_bytes
+        node.findings = _node_findings(node)
+    return node
+
+
+def _node_findings(node: NodeMemory) -> list[Finding]:
+    findings = []
+    available, free_available = node.kubelet_memory_available_bytes, node.free_available_bytes
+    if available is not None and free_available is not None and free_available - available > 256 * 1024**2:
+        findings.append(
+            Finding(
+                code="kubelet_sees_less_than_free",
+                severity="warning" if node.eviction_threshold_bytes and available < 2 * node.eviction_threshold_bytes else "info",
+                message=(
+                    f"The kubelet's memory.available is {fmt_bytes(available)} while `free` shows {fmt_bytes(free_available)} available "
+                    f"and {fmt_bytes(node.buff_cache_bytes)} buff/cache: the kubelet counts active page cache and shmem as used "
+                    "(working set = usage - inactive_file), the kernel's MemAvailable counts reclaimable cache as free."
+                ),
+                evidence=node.evidence,
+            )
+        )
+    if available is not None and node.eviction_threshold_bytes and available < node.eviction_threshold_bytes:
+        findings.append(
+            Finding(
+                code="below_eviction_threshold",
+                severity="critical",
+                message=(
+                    f"At collection the node's memory.available ({fmt_bytes(available)}) was below the hard eviction threshold "
+                    f"({fmt_bytes(node.eviction_threshold_bytes)}{', the default' if node.eviction_threshold_defaulted else ''}): "
+                    "the kubelet evicts a pod each cycle until it is back above it."
+                ),
+                evidence=node.evidence,
+            )
+        )
+    return findings
