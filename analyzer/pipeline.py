@@ -191,6 +191,14 @@ def _parse_kubelet_log(artifact: Artifact, facts: NodeFacts) -> Parsed:
     return parsed
 
 
+def _parse_describe(artifact: Artifact, facts: NodeFacts) -> Parsed:
+    from analyzer.parsers import describe
+
+    parsed = describe.parse(artifact.text, artifact.path)
+    facts.pods.extend(parsed.value or [])
+    return parsed
+
+
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -206,6 +214,7 @@ PARSERS: dict[ArtifactKind, Callable[[Artifact, NodeFacts], Parsed]] = {
     ArtifactKind.KUBELET_CONFIG: _parse_kubelet_config,
     ArtifactKind.KUBELET_LOG: _parse_kubelet_log,
     ArtifactKind.POD_JSON: _parse_pods,
+    ArtifactKind.DESCRIBE_POD: _parse_describe,
     ArtifactKind.KUBELET_PODS: _parse_pods,
     ArtifactKind.DOCKER_INSPECT: _parse_docker_inspect,
     ArtifactKind.DOCKER_STATS: _parse_docker_stats,

@@ -121,3 +121,62 @@ def test_eviction_renders_in_every_format(corpus_dir, fmt):
     if fmt == "json":
         (incident,) = json.loads(result.stdout)["incidents"]
         assert incident["kind"] == "eviction" and incident["ranking"][0]["usage_bytes"] == 35505620 * Ki
+
+
+def _describe(corpus_dir, name):
+    from analyzer.parsers import describe
+
+    return describe.parse((corpus_dir / "k8s" / name).read_text(), name)
+
+
+def test_describe_starburst_oomkilled_fragments(corpus_dir):
+    """starburst: State Terminated Reason OOMKilled Exit Code 137, Restart Count 5, memory limit 300Mi; then 500Mi Running, 0 restarts."""
+    first, second = _describe(corpus_dir, "describe-oomkilled-starburst-guaranteed-300Mi.txt").value[0].containers
+    assert (first.terminated_reason, first.terminated_exit_code, first.restart_count, first.limits_memory_bytes) == ("OOMKilled", 137, 5, 300 * Mi)
+    assert (second.state, second.restart_count, second.limits_memory_bytes) == ("running", 0, 500 * Mi)
+
+
+def test_describe_exit_137_error_is_not_oom(corpus_dir):
+    """k8s#122256: Last State Terminated, Reason Error, Exit Code 137, Restart Count 1: not an OOM kill."""
+    (container,) = _describe(corpus_dir, "describe-oomkilled-k8s122256-exit137-error-not-oom.txt").value[0].containers
+    assert (container.last_reason, container.last_exit_code, container.restart_count) == ("Error", 137, 1)
+
+
+def test_describe_v1_0_tabbed_layout(corpus_dir):
+    """k8s#10861 (kubectl 1.0): container simmemleak, memory limit 50Mi, Restart Count 5, no last state shown."""
+    (pod,) = _describe(corpus_dir, "describe-oomkilled-k8s10861-v1.0-tabbed-no-reason.txt").value
+    (container,) = pod.containers
+    assert (container.name, container.limits_memory_bytes, container.restart_count, container.last_reason) == ("simmemleak", 50 * Mi, 5, None)
+
+
+@pytest.mark.parametrize(
+    "name, pod, container, usage",
+    [
+        ("describe-evicted-treetracker-pgpool.txt", "pgpool/treetracker-pgpool-598947fd8f-vzvkq", "treetracker-pgpool", 1275700 * Ki),
+        ("describe-evicted-k9s174-gke-preemptible.txt", "proprietary/proprietary-crawler-preemptive-79f7cbc6cf-rzck9", "proprietary-crawler", 9402820 * Ki),
+    ],
+)
+def test_describe_evicted_pod_is_an_eviction(corpus_dir, name, pod, container, usage):
+    report = analyze(corpus_dir / "k8s" / name)
+    (incident,) = [i for i in report.incidents if i.kind == "eviction"]
+    assert f"{incident.pod.namespace}/{incident.pod.name}" == pod
+    assert incident.signal == "memory.available"
+    assert incident.ranking[0].usage_bytes == usage
+    assert any(container in f.message for f in incident.findings)
+
+
+def test_describe_joins_through_the_container_id(lab_bundle_with_pods):
+    """Describe output has no pod UID: the HAND-WRITTEN describe below joins by Container ID alone."""
+    root, facts = lab_bundle_with_pods
+    top = next(root.iterdir())
+    (top / "commands" / "kubectl-get-pods.json").unlink()
+    (top / "commands" / "kubectl-describe-pod-shop-cart-7d9f.txt").write_text(
+        "Name:         cart-7d9f\nNamespace:    shop\nPriority:     0\nContainers:\n  worker:\n"
+        f"    Container ID:   containerd://{facts['container id']}\n    State:          Terminated\n"
+        "      Reason:       OOMKilled\n      Exit Code:    137\n    Restart Count:  0\n    Limits:\n      memory:  128Mi\n"
+        "QoS Class:       Burstable\n"
+    )
+    report = analyze(root)
+    (incident,) = [i for i in report.incidents if i.kind == "oom_kill" and i.pod and i.pod.uid == facts["pod uid"]]
+    assert (incident.pod.namespace, incident.pod.name, incident.container.name) == ("shop", "cart-7d9f", "worker")
+    assert (incident.kubernetes.reason, incident.kubernetes.exit_code) == ("OOMKilled", 137)

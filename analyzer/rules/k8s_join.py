@@ -36,13 +36,24 @@ def _match_container(pod: PodInfo, container_id: str | None) -> tuple[ContainerI
     return None, None
 
 
+def _pod_of(incident: OomKillIncident, by_uid: dict[str, PodInfo], pods: list[PodInfo]) -> PodInfo | None:
+    """By the cgroup's pod UID, else (describe output has no UID) by the container ID."""
+    uid = incident.pod.uid if incident.pod else None
+    if uid and uid in by_uid:
+        return by_uid[uid]
+    cid = incident.container.id if incident.container else None
+    if cid:
+        return next((p for p in pods if _match_container(p, cid)[0] is not None), None)
+    return None
+
+
 def join_pods(incidents: list[OomKillIncident], pods: list[PodInfo]) -> None:
     by_uid = {p.uid: p for p in pods if p.uid}
     for incident in incidents:
-        uid = incident.pod.uid if incident.pod else None
-        pod = by_uid.get(uid) if uid else None
-        if pod is None:
+        pod = _pod_of(incident, by_uid, pods)
+        if pod is None or incident.pod is None:
             continue
+        uid = incident.pod.uid
         incident.pod = PodRef(uid=uid, namespace=pod.namespace, name=pod.name, qos=pod.qos or incident.pod.qos)
         incident.evidence.extend(e for e in pod.evidence.values() if e.line is not None and e not in incident.evidence)
         container, which = _match_container(pod, incident.container.id if incident.container else None)
