@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
+from importlib import import_module
 from pathlib import Path
 
 from analyzer import __version__
@@ -150,30 +151,6 @@ def _parse_manifest(artifact: Artifact, facts: NodeFacts) -> Parsed:
     return Parsed(value=manifest, status="complete")
 
 
-def _parse_docker_inspect(artifact: Artifact, facts: NodeFacts) -> Parsed:
-    from analyzer.parsers import docker
-
-    parsed = docker.parse_inspect(artifact.text, artifact.path)
-    facts.runtime_containers.extend(parsed.value or [])
-    return parsed
-
-
-def _parse_docker_stats(artifact: Artifact, facts: NodeFacts) -> Parsed:
-    from analyzer.parsers import docker
-
-    parsed = docker.parse_stats(artifact.text, artifact.path)
-    facts.docker_stats.extend(parsed.value or [])
-    return parsed
-
-
-def _parse_pods(artifact: Artifact, facts: NodeFacts) -> Parsed:
-    from analyzer.parsers import pod_json
-
-    parsed = pod_json.parse(artifact.text, artifact.path)
-    facts.pods.extend(parsed.value or [])
-    return parsed
-
-
 def _parse_kubelet_config(artifact: Artifact, facts: NodeFacts) -> Parsed:
     from analyzer.parsers import kubelet_config
 
@@ -183,20 +160,16 @@ def _parse_kubelet_config(artifact: Artifact, facts: NodeFacts) -> Parsed:
     return parsed
 
 
-def _parse_kubelet_log(artifact: Artifact, facts: NodeFacts) -> Parsed:
-    from analyzer.parsers import kubelet_log
+def _extend(attribute: str, parser: str) -> Callable[[Artifact, NodeFacts], Parsed]:
+    """A step that runs ``module.function`` (text, source) and appends what it found to a NodeFacts list."""
+    module_name, _, function = parser.rpartition(".")
 
-    parsed = kubelet_log.parse(artifact.text, artifact.path)
-    facts.kubelet_events.extend(parsed.value or [])
-    return parsed
+    def step(artifact: Artifact, facts: NodeFacts) -> Parsed:
+        parsed = getattr(import_module(module_name), function)(artifact.text, artifact.path)
+        getattr(facts, attribute).extend(parsed.value or [])
+        return parsed
 
-
-def _parse_describe(artifact: Artifact, facts: NodeFacts) -> Parsed:
-    from analyzer.parsers import describe
-
-    parsed = describe.parse(artifact.text, artifact.path)
-    facts.pods.extend(parsed.value or [])
-    return parsed
+    return step
 
 
 def _str(value: object) -> str | None:
@@ -212,12 +185,12 @@ PARSERS: dict[ArtifactKind, Callable[[Artifact, NodeFacts], Parsed]] = {
     ArtifactKind.MANIFEST: _parse_manifest,
     ArtifactKind.KUBELET_CONFIGZ: _parse_kubelet_config,
     ArtifactKind.KUBELET_CONFIG: _parse_kubelet_config,
-    ArtifactKind.KUBELET_LOG: _parse_kubelet_log,
-    ArtifactKind.POD_JSON: _parse_pods,
-    ArtifactKind.DESCRIBE_POD: _parse_describe,
-    ArtifactKind.KUBELET_PODS: _parse_pods,
-    ArtifactKind.DOCKER_INSPECT: _parse_docker_inspect,
-    ArtifactKind.DOCKER_STATS: _parse_docker_stats,
+    ArtifactKind.KUBELET_LOG: _extend("kubelet_events", "analyzer.parsers.kubelet_log.parse"),
+    ArtifactKind.POD_JSON: _extend("pods", "analyzer.parsers.pod_json.parse"),
+    ArtifactKind.KUBELET_PODS: _extend("pods", "analyzer.parsers.pod_json.parse"),
+    ArtifactKind.DESCRIBE_POD: _extend("pods", "analyzer.parsers.describe.parse"),
+    ArtifactKind.DOCKER_INSPECT: _extend("runtime_containers", "analyzer.parsers.docker.parse_inspect"),
+    ArtifactKind.DOCKER_STATS: _extend("docker_stats", "analyzer.parsers.docker.parse_stats"),
 }
 # cgroup files are parsed together by analyzer.cgroup_tree (one CgroupMemory per directory)
 GROUPED_KINDS = {ArtifactKind.MEMCG_V1, ArtifactKind.MEMCG_V2, ArtifactKind.CGROUP_PROCS}

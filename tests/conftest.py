@@ -25,3 +25,16 @@ def corpus_files(sub: str, pattern: str = "*") -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.glob(pattern) if p.name != "INDEX.md")
+
+
+def extract_bundle(archive: Path, dest: Path) -> Path:
+    """Unpack a fixture bundle's regular files under dest (tests only: fixtures are trusted); returns its top folder."""
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                target = dest / member.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(tar.extractfile(member).read())
+    return next(dest.iterdir())

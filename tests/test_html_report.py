@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from analyzer.pipeline import analyze
 from reports.html import render_html
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, extract_bundle
 from tests.test_cli import lab_facts
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -86,16 +85,9 @@ def test_evidence_links_land_on_the_cited_line(browser, tmp_path):
 def _hostile_bundle(tmp_path: Path) -> Path:
     facts = lab_facts()
     root = tmp_path / "hostile"
-    with tarfile.open(FIXTURES / "lab" / "lab-oom-128mi.tar.gz") as tar:
-        for member in tar.getmembers():
-            if member.isfile():
-                target = root / member.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                data = tar.extractfile(member).read()
-                if member.name.endswith("commands/dmesg.txt"):
-                    data = data.replace(b"(python3)", f"({XSS['comm']})".encode()).replace(b"task=python3", f"task={XSS['comm']}".encode())
-                target.write_bytes(data)
-    top = next(root.iterdir())
+    top = extract_bundle(FIXTURES / "lab" / "lab-oom-128mi.tar.gz", root)
+    dmesg = top / "commands" / "dmesg.txt"
+    dmesg.write_bytes(dmesg.read_bytes().replace(b"(python3)", f"({XSS['comm']})".encode()).replace(b"task=python3", f"task={XSS['comm']}".encode()))
     pod = {"kind": "Pod", "metadata": {"name": XSS["pod"], "namespace": "ns\x1b[31m", "uid": facts["pod uid"]},  # HAND-WRITTEN hostile pod
            "spec": {"containers": [{"name": XSS["container"]}]},
            "status": {"qosClass": "Burstable", "containerStatuses": [{"name": XSS["container"], "containerID": "containerd://" + facts["container id"],

@@ -7,14 +7,13 @@ Eviction cases come from real pastes in ../shared/corpus/k8s (facts from its IND
 from __future__ import annotations
 
 import json
-import tarfile
 
 import pytest
 
 from analyzer.eviction_message import parse_eviction_message
 from analyzer.parsers import pod_json
 from analyzer.pipeline import analyze
-from tests.conftest import CORPUS, FIXTURES
+from tests.conftest import FIXTURES, extract_bundle
 from tests.test_cli import lab_facts
 
 Ki, Mi, Gi = 1024, 1024**2, 1024**3
@@ -45,13 +44,7 @@ def hand_written_pod(uid: str, cid: str) -> dict:
 def lab_bundle_with_pods(tmp_path):
     facts = lab_facts()
     root = tmp_path / "bundle"
-    with tarfile.open(FIXTURES / "lab" / "lab-oom-128mi.tar.gz") as tar:
-        for member in tar.getmembers():
-            if member.isfile():
-                target = root / member.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(tar.extractfile(member).read())
-    top = next(root.iterdir())
+    top = extract_bundle(FIXTURES / "lab" / "lab-oom-128mi.tar.gz", root)
     (top / "commands" / "kubectl-get-pods.json").write_text(json.dumps(hand_written_pod(facts["pod uid"], facts["container id"]), indent=2))
     return root, facts
 
