@@ -70,7 +70,7 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
         ),
         incidents=incidents,
         containers=containers,
-        timeline=_timeline(incidents),
+        timeline=_timeline(incidents, facts),
         missing=_missing(facts),
         node=node_memory(facts.meminfo, facts.cgroups.get("/"), facts.kubelet_config),
     )
@@ -367,19 +367,27 @@ def _oom_incidents(facts: NodeFacts) -> list[OomKillIncident]:
     return sorted(incidents, key=_sort_key)
 
 
-def _timeline(incidents: list[OomKillIncident]) -> list[TimelineEvent]:
-    events = [
-        TimelineEvent(
-            time=i.time,
-            uptime_s=getattr(i, "uptime_s", None),
-            source="kernel" if i.kind == "oom_kill" else "kubernetes",
-            text=i.summary,
-            incident_id=i.id,
-            evidence=i.evidence[0] if i.evidence else None,
-        )
-        for i in incidents
-    ]
+def _timeline(incidents: list, facts: NodeFacts) -> list[TimelineEvent]:
+    """Kernel kills, the runtime's and Kubernetes' record of them, and the kubelet's eviction steps."""
+    events = []
+    for i in incidents:
+        events.append(TimelineEvent(time=i.time, uptime_s=getattr(i, "uptime_s", None),
+                                    source="kernel" if i.kind == "oom_kill" else "kubernetes",
+                                    text=i.summary, incident_id=i.id, evidence=i.evidence[0] if i.evidence else None))
+        runtime = getattr(i, "runtime_status", None)
+        if runtime is not None and runtime.finished_at is not None:
+            events.append(TimelineEvent(time=runtime.finished_at, source="runtime", incident_id=i.id,
+                                        text=f"{runtime.runtime}: container {runtime.container_name} exited, code {runtime.exit_code}, OOMKilled {runtime.oom_killed}",
+                                        evidence=runtime.evidence[0] if runtime.evidence else None))
+        status = getattr(i, "kubernetes", None)
+        if status is not None and status.finished_at is not None:
+            events.append(TimelineEvent(time=status.finished_at, source="kubernetes", incident_id=i.id,
+                                        text=f"Kubernetes: container terminated, reason {status.reason}, exit code {status.exit_code}, restarts {status.restart_count}"))
+    for e in facts.kubelet_events:
+        if e.kind in ("attempting_reclaim", "must_evict", "pods_ranked", "evicted", "eviction_failed", "critical_pod"):
+            events.append(TimelineEvent(time=e.time, source="kubelet", text=e.message[:300], evidence=e.evidence))
     return sorted(events, key=lambda e: (e.time is None, e.time.timestamp() if e.time else 0, e.uptime_s or 0))
+
 
 
 def _missing(facts: NodeFacts) -> list[MissingArtifact]:

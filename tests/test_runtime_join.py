@@ -56,3 +56,11 @@ def test_docker_stats_shown_beside_the_cgroup_arithmetic(report):
     assert abs(row.docker_stats_observed_bytes - row.docker_stats_bytes.since_20_10) < 4 * 1024 * 1024
     assert row.docker_stats_bytes.before_20_10 < row.docker_stats_bytes.since_20_10 / 10, "<= 19.03 subtracted the page cache"
     assert any(f.code == "page_cache_in_working_set" for f in row.findings)
+
+
+def test_timeline_puts_the_runtime_beside_the_kernel(report):
+    for incident in (i for i in report.incidents if i.runtime_status is not None):
+        kernel = [e for e in report.timeline if e.incident_id == incident.id and e.source == "kernel"]
+        runtime = [e for e in report.timeline if e.incident_id == incident.id and e.source == "runtime"]
+        assert len(kernel) == 1 and len(runtime) == 1
+        assert abs((runtime[0].time - kernel[0].time).total_seconds()) < 5, "docker saw the exit within seconds of the kill"
