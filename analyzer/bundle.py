@@ -80,7 +80,10 @@ def decode_text(data: bytes, limits: Limits) -> tuple[str, bool]:
     >>> decode_text(b"a\\r\\nb\\x00c\\xff\\n", Limits())
     ('a\\nbc\\ufffd\\n', False)
     """
-    text = data.replace(b"\x00", b"").decode("utf-8", errors="replace")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a BOM: logs saved by Windows tools
+        text = data.decode("utf-16", errors="replace").replace("\x00", "")
+    else:
+        text = data.replace(b"\x00", b"").decode("utf-8", errors="replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     cut = False

@@ -191,3 +191,10 @@ def test_unreadable_inputs_raise_one_clear_error(tmp_path):
     for name, needle in (("empty", "empty"), ("bin", "binary"), ("nope", "does not exist")):
         with pytest.raises(InputUnreadable, match=needle):
             open_bundle(tmp_path / name)
+
+
+def test_utf16_log_with_bom_is_read(tmp_path):
+    path = tmp_path / "dmesg-utf16.txt"
+    path.write_bytes(b"\xff\xfe" + OOM_LINE.decode().encode("utf-16-le"))
+    report = analyze(path)
+    assert [i.victim.pid for i in report.incidents] == [4242]
