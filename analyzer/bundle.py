@@ -80,7 +80,7 @@ def decode_text(data: bytes, limits: Limits) -> tuple[str, bool]:
     >>> decode_text(b"a\\r\\nb\\x00c\\xff\\n", Limits())
     ('a\\nbc\\ufffd\\n', False)
     """
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a BOM: logs saved by Windows tools
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") and data[:400].count(0) * 3 >= len(data[:400]):  # UTF-16 (BOM + NULs): Windows tools
         text = data.decode("utf-16", errors="replace").replace("\x00", "")
     else:
         text = data.replace(b"\x00", b"").decode("utf-8", errors="replace")
