@@ -117,19 +117,23 @@ def test_docker_stats_is_usage_minus_inactive_file(incident):
     assert row is not None, "docker stats lists the running reader"
     shown, limit = (docker_size_bytes(part) for part in row["MEM USAGE / LIMIT"].split(" / "))
     assert limit == LIMIT_BYTES
-    # collected a moment apart from the cgroup files (docker stats samples for about a second,
-    # the daemon's own memory accounting moves meanwhile) and printed with 4 significant digits:
-    # seen up to 0.98 MiB apart in the committed fixture, so 2 MiB keeps the test honest, not flaky
-    assert abs(shown - (usage - inactive)) <= 2 * MiB
+    # docker stats runs seconds after the cgroup files were copied (the collector's steps run in
+    # order) and prints 4 significant digits, so the two samples drift (seen: 1 to 2.3 MiB on
+    # ~105 MiB). 5% still tells the formulas apart: usage - cache (docker <= 19.03) is ~3 MiB here.
+    expected = usage - inactive
+    assert abs(shown - expected) <= 0.05 * expected
+    assert abs(shown - (usage - int(stat["cache"]))) > 0.5 * expected, "not the pre-20.10 formula"
 
     json_rows = [json.loads(line) for line in _member(incident.bundle, "commands/docker-stats-json.txt").splitlines() if line.strip()]
     (json_row,) = [r for r in json_rows if r["ID"] == cid]
     json_shown, json_limit = (docker_size_bytes(part) for part in json_row["MemUsage"].split(" / "))
-    assert json_limit == LIMIT_BYTES and abs(json_shown - shown) <= 2 * MiB, "the JSON form (a second docker stats run) shows the same numbers"
+    assert json_limit == LIMIT_BYTES and abs(json_shown - shown) <= 0.05 * shown, "the JSON form (a second docker stats run) shows the same numbers"
 
     (analyzed,) = [c for c in incident.report["containers"] if c["container_id"] == cid]
     assert analyzed["working_set_bytes"] == usage - inactive
-    assert abs(analyzed["docker_stats_bytes"]["since_20_10"] - shown) <= MiB
+    assert analyzed["docker_stats_bytes"]["since_20_10"] == usage - inactive
+    assert analyzed["docker_stats_observed_bytes"] == docker_size_bytes(row["MEM USAGE / LIMIT"].split(" / ")[0])
+    assert abs(analyzed["docker_stats_bytes"]["since_20_10"] - shown) <= 0.05 * shown  # two samples, seconds apart
     assert analyzed["active_file_bytes"] > 90 * MiB
     assert any(f["code"] == "page_cache_in_working_set" for f in analyzed["findings"])
 

@@ -133,12 +133,12 @@ def size_bytes(text: str) -> int | None:
     """A docker size like ``102.3MiB`` in bytes (binary units as docker prints them).
 
     >>> size_bytes("102.3MiB"), size_bytes("128MiB"), size_bytes("0B")
-    (107269324, 134217728, 0)
+    (107269325, 134217728, 0)
     """
     match = re.fullmatch(r"\s*([\d.]+)\s*([KMGTP]?i?B|kB)\s*", text)
     if match is None or match.group(2) not in UNITS:
         return None
-    return int(float(match.group(1)) * UNITS[match.group(2)])
+    return round(float(match.group(1)) * UNITS[match.group(2)])
 
 
 def parse_stats(text: str, source: str) -> Parsed[list[DockerStatsRow]]:
