@@ -28,7 +28,7 @@ from analyzer.models.report import (
     Report,
     TimelineEvent,
 )
-from analyzer.rules.eviction import evictions_from_kubelet_log, node_memory
+from analyzer.rules.eviction import evictions_from_kubelet_log, node_memory, rank_with_summary
 from analyzer.rules.k8s_join import eviction_incidents, join_pods
 from analyzer.rules.number_gaps import containers_table
 from analyzer.rules.oom_victim import explain_oom
@@ -55,6 +55,7 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
     join_docker_stats(containers, facts.docker_stats)
     evictions = eviction_incidents(_unique_pods(facts.pods))
     evictions += evictions_from_kubelet_log(facts.kubelet_events, facts.kubelet_config, evictions, len(evictions) + 1)
+    rank_with_summary(evictions, facts.kubelet_summary, _unique_pods(facts.pods))
     incidents = incidents + evictions
     report = Report(
         generator=Generator(version=__version__),
@@ -72,7 +73,7 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
         containers=containers,
         timeline=_timeline(incidents, facts),
         missing=_missing(facts),
-        node=node_memory(facts.meminfo, facts.cgroups.get("/"), facts.kubelet_config),
+        node=node_memory(facts.meminfo, facts.cgroups.get("/"), facts.kubelet_config, facts.kubelet_summary),
     )
     report.evidence_lines = quote_evidence(report, bundle.artifacts)
     return report
@@ -172,6 +173,15 @@ def _extend(attribute: str, parser: str) -> Callable[[Artifact, NodeFacts], Pars
     return step
 
 
+def _parse_kubelet_summary(artifact: Artifact, facts: NodeFacts) -> Parsed:
+    from analyzer.parsers import kubelet_summary
+
+    parsed = kubelet_summary.parse(artifact.text, artifact.path)
+    if parsed.value is not None and artifact.sample is None:
+        facts.kubelet_summary = parsed.value
+    return parsed
+
+
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -185,6 +195,7 @@ PARSERS: dict[ArtifactKind, Callable[[Artifact, NodeFacts], Parsed]] = {
     ArtifactKind.MANIFEST: _parse_manifest,
     ArtifactKind.KUBELET_CONFIGZ: _parse_kubelet_config,
     ArtifactKind.KUBELET_CONFIG: _parse_kubelet_config,
+    ArtifactKind.KUBELET_SUMMARY: _parse_kubelet_summary,
     ArtifactKind.KUBELET_LOG: _extend("kubelet_events", "analyzer.parsers.kubelet_log.parse"),
     ArtifactKind.POD_JSON: _extend("pods", "analyzer.parsers.pod_json.parse"),
     ArtifactKind.KUBELET_PODS: _extend("pods", "analyzer.parsers.pod_json.parse"),

@@ -56,3 +56,45 @@ def test_lab_node_memory_available_recomputed(tmp_path):
     assert node.mem_total_bytes == mem_total
     assert node.kubelet_memory_available_bytes == mem_total - (usage - inactive)
     assert node.eviction_threshold_bytes == 100 * Mi and node.eviction_threshold_defaulted is True
+
+
+def test_summary_corpus_values(corpus_dir):
+    from analyzer.parsers import kubelet_summary
+
+    beats = kubelet_summary.parse((corpus_dir / "k8s" / "stats-summary-beats-gke-2017.json").read_text(), "s.json").value
+    assert (beats.node.available_bytes, beats.node.working_set_bytes) == (1768316928, 2111090688)
+    assert [(p.name, p.memory.working_set_bytes) for p in beats.pods] == [("nginx-deployment-2303442956-pcqfc", 1454080)]
+    gke = kubelet_summary.parse((corpus_dir / "k8s" / "stats-summary-k8s118916-gke-ubuntu-node-memory.json").read_text(), "g.json").value
+    assert (gke.node.available_bytes, gke.node.working_set_bytes) == (3182673920, 928534528)
+
+
+def test_eviction_ranking_follows_the_kubelet_order(tmp_path):
+    """HAND-WRITTEN pods and /stats/summary (no cluster in the lab): the kubelet ranks pods above their
+    request first, then lower priority, then the largest usage above request."""
+    import json
+
+    Gi = 1024**3
+
+    def pod(name, request, priority, qos, evicted=False):
+        status = {"qosClass": qos, "phase": "Failed" if evicted else "Running"}
+        if evicted:
+            status.update(reason="Evicted", message="The node was low on resource: memory. Threshold quantity: 100Mi, available: 81920Ki. "
+                                                    f"Container app was using 2Gi, request is 1Gi, has larger consumption of memory. ")
+        spec = {"priority": priority, "containers": [{"name": "app", "resources": {"requests": {"memory": request}} if request else {}}]}
+        return {"kind": "Pod", "metadata": {"name": name, "namespace": "shop", "uid": f"uid-{name}"}, "spec": spec, "status": status}
+
+    bundle = tmp_path / "b" / "commands"
+    bundle.mkdir(parents=True)
+    (bundle / "kubectl-get-pods.json").write_text(json.dumps({"kind": "List", "items": [
+        pod("big", "1Gi", 0, "Burstable", evicted=True), pod("small-besteffort", None, 0, "BestEffort"), pod("guaranteed", "4Gi", 1000, "Guaranteed")]}))
+    (bundle / "kubelet-stats-summary.json").write_text(json.dumps({"node": {"memory": {"availableBytes": 83886080, "workingSetBytes": 15 * Gi}}, "pods": [
+        {"podRef": {"name": "guaranteed", "namespace": "shop"}, "memory": {"workingSetBytes": 3 * Gi}},
+        {"podRef": {"name": "small-besteffort", "namespace": "shop"}, "memory": {"workingSetBytes": 100 * Mi}},
+        {"podRef": {"name": "big", "namespace": "shop"}, "memory": {"workingSetBytes": 2 * Gi}}]}))
+    report = analyze(tmp_path / "b")
+    (incident,) = [i for i in report.incidents if i.kind == "eviction"]
+    assert [r.pod for r in incident.ranking] == ["shop/big", "shop/small-besteffort", "shop/guaranteed"]
+    assert [r.exceeds_request for r in incident.ranking] == [True, True, False]
+    assert (incident.threshold_bytes, incident.observed_bytes) == (100 * Mi, 81920 * Ki)
+    finding = next(f for f in incident.findings if f.code == "eviction_ranking_recomputed")
+    assert finding.severity == "info" and "shop/big comes first" in finding.message

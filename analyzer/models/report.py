@@ -231,6 +231,7 @@ class NodeMemory(BaseModel):
     root_usage_bytes: int | None = None
     root_working_set_bytes: int | None = None  # root usage - root inactive_file
     kubelet_memory_available_bytes: int | None = None  # MemTotal - root working set, as the kubelet computes it
+    summary_memory_available_bytes: int | None = None  # what the kubelet's /stats/summary said (node.memory.availableBytes)
     eviction_threshold_bytes: int | None = None  # evictionHard memory.available (configured or default)
     eviction_threshold_defaulted: bool | None = None
     findings: list[Finding] = []

@@ -12,7 +12,9 @@ from analyzer.models.common import Evidence, Finding
 from analyzer.models.node import CgroupMemory, MemInfo
 from analyzer.models.report import EvictionIncident, NodeMemory, PodRef, RankedPod
 from analyzer.parsers.kubelet_config import DEFAULT_EVICTION_HARD, KubeletConfig, threshold
+from analyzer.models.k8s import PodInfo
 from analyzer.parsers.kubelet_log import KubeletLogEvent
+from analyzer.parsers.kubelet_summary import Summary
 from analyzer.units import fmt_bytes
 
 
@@ -91,7 +93,7 @@ def _add_log_facts(incident: EvictionIncident, event: KubeletLogEvent, ranked: l
         )
 
 
-def node_memory(meminfo: MemInfo | None, root: CgroupMemory | None, config: KubeletConfig | None) -> NodeMemory | None:
+def node_memory(meminfo: MemInfo | None, root: CgroupMemory | None, config: KubeletConfig | None, summary: Summary | None = None) -> NodeMemory | None:
     """What `free` shows next to what the kubelet computes, from the bundle's own counters."""
     if meminfo is None:
         return None
@@ -105,6 +107,9 @@ def node_memory(meminfo: MemInfo | None, root: CgroupMemory | None, config: Kube
     )
     limit = _memory_threshold(config)
     node.eviction_threshold_bytes, node.eviction_threshold_defaulted = limit.quantity_bytes, limit.defaulted
+    if summary is not None and summary.node is not None:
+        node.summary_memory_available_bytes = summary.node.available_bytes
+        node.evidence.append(summary.evidence)
     if root is not None:
         usage = root.usage_bytes
         if root.version == 2 or usage is None:
@@ -151,3 +156,51 @@ def _node_findings(node: NodeMemory) -> list[Finding]:
             )
         )
     return findings
+
+
+def rank_pods(summary: Summary, pods: list[PodInfo]) -> list[RankedPod]:
+    """The kubelet's memory ranking (eviction/helpers.go ``rankMemoryPressure``) over the pods the bundle shows.
+
+    Order: working set above the pod's memory request first, then lower priority, then the
+    largest working set minus request. Pods without stats are left out (the kubelet puts them first).
+    """
+    info = {f"{p.namespace}/{p.name}": p for p in pods if p.name}
+    rows = []
+    for stats in summary.pods:
+        if stats.memory.working_set_bytes is None:
+            continue
+        ref = f"{stats.namespace}/{stats.name}"
+        pod = info.get(ref)
+        request = pod.memory_request_bytes if pod else None
+        rows.append(RankedPod(pod=ref, usage_bytes=stats.memory.working_set_bytes, request_bytes=request,
+                              priority=pod.priority if pod else None,
+                              exceeds_request=stats.memory.working_set_bytes > request if request is not None else None))
+    return sorted(rows, key=lambda r: (not r.exceeds_request, r.priority or 0, -((r.usage_bytes or 0) - (r.request_bytes or 0))))
+
+
+def rank_with_summary(incidents: list[EvictionIncident], summary: Summary | None, pods: list[PodInfo]) -> None:
+    """Fill each memory eviction's ranking with the summary's working sets and say whether the evicted pod ranked first."""
+    if summary is None or not summary.pods:
+        return
+    ranking = rank_pods(summary, pods)
+    by_pod = {r.pod: r for r in ranking}
+    for incident in incidents:
+        if incident.signal not in ("memory.available", "allocatableMemory.available") or incident.pod is None:
+            continue
+        if len(incident.ranking) > 1:
+            incident.ranking = [by_pod.get(r.pod, r) for r in incident.ranking]
+        else:
+            incident.ranking = ranking
+        evicted = f"{incident.pod.namespace}/{incident.pod.name}"
+        first = incident.ranking[0].pod if incident.ranking else None
+        incident.findings.append(
+            Finding(
+                code="eviction_ranking_recomputed",
+                severity="info" if first == evicted else "warning",
+                message=(
+                    f"Ranked from the bundle's /stats/summary working sets and the pods' requests and priorities, {first} comes first"
+                    + (": the evicted pod." if first == evicted else f", not the evicted {evicted}: the summary was taken at another moment than the eviction.")
+                ),
+                evidence=[summary.evidence],
+            )
+        )

@@ -1,0 +1,93 @@
+"""Kubelet ``/stats/summary`` (statsapi v1alpha1): node, system containers and per-pod memory.
+
+Trimmed real sample (GKE, 2017; newer kubelets add pods[].memory at pod level)::
+
+    {"node": {"nodeName": "gke-...", "memory": {"availableBytes": 1768316928, "usageBytes": 2764943360,
+              "workingSetBytes": 2111090688, "rssBytes": 2150400}, "systemContainers": [{"name": "kubelet", ...}]},
+     "pods": [{"podRef": {"name": "nginx-...", "namespace": "default", "uid": "..."},
+               "memory": {"workingSetBytes": ...}, "containers": [{"name": "nginx", "memory": {"workingSetBytes": 1454080}}]}]}
+
+node.memory.availableBytes is the kubelet's memory.available (MemTotal - root working set);
+the ``pods`` system container is the kubepods cgroup behind allocatableMemory.available (FACTS.md §3, §4).
+A pod's working set is its pod cgroup's, or the sum of its containers' when the pod level is absent.
+"""
+from __future__ import annotations
+
+import orjson
+from pydantic import BaseModel
+
+from analyzer.models.common import Evidence, Parsed, Problem
+
+
+class MemoryStats(BaseModel):
+    available_bytes: int | None = None
+    usage_bytes: int | None = None
+    working_set_bytes: int | None = None
+    rss_bytes: int | None = None
+
+
+class PodStats(BaseModel):
+    namespace: str | None = None
+    name: str | None = None
+    uid: str | None = None
+    memory: MemoryStats
+    evidence: Evidence
+
+
+class Summary(BaseModel):
+    node_name: str | None = None
+    node: MemoryStats | None = None
+    system_containers: dict[str, MemoryStats] = {}
+    pods: list[PodStats] = []
+    evidence: Evidence
+
+
+def _memory(obj: object) -> MemoryStats | None:
+    if not isinstance(obj, dict):
+        return None
+    pick = lambda key: obj[key] if isinstance(obj.get(key), int) and not isinstance(obj.get(key), bool) else None  # noqa: E731
+    return MemoryStats(available_bytes=pick("availableBytes"), usage_bytes=pick("usageBytes"),
+                       working_set_bytes=pick("workingSetBytes"), rss_bytes=pick("rssBytes"))
+
+
+def _line(text: str, needle: str, source: str) -> Evidence:
+    at = text.find(needle)
+    return Evidence(file=source, line=text.count("\n", 0, at) + 1 if at >= 0 else None)
+
+
+def _pod_memory(pod: dict) -> MemoryStats:
+    own = _memory(pod.get("memory"))
+    if own is not None and own.working_set_bytes is not None:
+        return own
+    sets = [m.working_set_bytes for c in pod.get("containers") or [] if isinstance(c, dict) for m in [_memory(c.get("memory"))] if m and m.working_set_bytes is not None]
+    return MemoryStats(working_set_bytes=sum(sets) if sets else None)
+
+
+def parse(text: str, source: str) -> Parsed[Summary]:
+    """
+    >>> s = parse('{"node": {"nodeName": "n1", "memory": {"availableBytes": 5, "workingSetBytes": 7}},'
+    ...           ' "pods": [{"podRef": {"name": "a", "namespace": "ns"}, "containers": [{"memory": {"workingSetBytes": 3}}]}]}', "s.json").value
+    >>> s.node.available_bytes, s.pods[0].name, s.pods[0].memory.working_set_bytes
+    (5, 'a', 3)
+    """
+    start = text.find("{")
+    try:
+        data = orjson.loads(text[start:]) if start >= 0 else None
+    except orjson.JSONDecodeError as err:
+        return Parsed(status="unrecognised", problems=[Problem(message=f"stats/summary is not whole JSON: {err}", evidence=Evidence(file=source))])
+    if not isinstance(data, dict):
+        return Parsed(status="unrecognised", problems=[Problem(message="stats/summary is not a JSON object", evidence=Evidence(file=source))])
+    node = data.get("node") if isinstance(data.get("node"), dict) else ({"memory": data} if "workingSetBytes" in data else {})
+    summary = Summary(node_name=node.get("nodeName"), node=_memory(node.get("memory")), evidence=_line(text, "availableBytes", source))
+    for container in node.get("systemContainers") or []:
+        if isinstance(container, dict) and isinstance(container.get("name"), str):
+            memory = _memory(container.get("memory"))
+            if memory is not None:
+                summary.system_containers[container["name"]] = memory
+    for pod in data.get("pods") or []:
+        if not isinstance(pod, dict):
+            continue
+        ref = pod.get("podRef") if isinstance(pod.get("podRef"), dict) else {}
+        summary.pods.append(PodStats(namespace=ref.get("namespace"), name=ref.get("name"), uid=ref.get("uid"),
+                                     memory=_pod_memory(pod), evidence=_line(text, f'"{ref.get("name")}"', source)))
+    return Parsed(value=summary)
