@@ -33,6 +33,8 @@ class ArtifactKind(str, Enum):
     DESCRIBE_POD = "describe_pod"  # kubectl describe pod
     DESCRIBE_NODE = "describe_node"
     EVENTS = "events"  # kubectl get events (table or JSON)
+    FREE = "free"  # `free` output (procps), as pasted
+    KUBECTL_TOP = "kubectl_top"  # `kubectl top nodes|pods` tables
     RUNTIME_LOG = "runtime_log"  # containerd / cri-o / dockerd journal, docker events
     CRICTL_INSPECT = "crictl_inspect"
     CRICTL_STATS = "crictl_stats"
@@ -51,7 +53,9 @@ class Artifact:
     ``path`` is the member's bundle-relative POSIX path as stored (used in evidence).
     ``node_path`` is the node path it stands for once the bundle's top folder is removed
     (``sys/fs/cgroup/memory/kubepods/.../memory.stat``), or None when not a node path.
-    ``text`` is decoded tolerantly (invalid UTF-8 replaced, NULs removed, CRLF -> LF).
+    ``text`` is decoded tolerantly (invalid UTF-8 replaced, NULs removed, CRLF -> LF). For a big log
+    (analyzer.prefilter) it holds only the lines a parser can use, and ``line_numbers`` gives each
+    one's line number in the member, so evidence still cites the bundle's own lines.
     """
 
     path: str
@@ -61,4 +65,5 @@ class Artifact:
     node_path: str | None = None
     truncated: bool = False  # cut at the per-member cap
     sample: int | None = None  # collector --samples snapshot number (samples/0001/...), None for the main snapshot
+    line_numbers: list[int] | None = None  # a filtered big log: the member's line number of each line of ``text``
     notes: list[str] = field(default_factory=list)

@@ -9,8 +9,7 @@ what was lost. Text is decoded tolerantly (invalid UTF-8 replaced, NULs dropped,
 """
 from __future__ import annotations
 
-import bz2
-import gzip
+import collections
 import io
 import lzma
 import os
@@ -18,17 +17,23 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from analyzer.artifacts import Artifact, ArtifactKind
-from analyzer.classify import classify, node_path_of
+from analyzer.classify import basename, classify, node_path_of
+from analyzer.decompress import open_compressed, opener_for
 from analyzer.errors import InputUnreadable
 from analyzer.models.report import BundleFile, BundleWarning
+from analyzer.prefilter import ANY_LOG, KERNEL_LOG, KUBELET_LOG, RUNTIME_LOG, FilterSpec, LineFilter
 
 HEAD_CHARS = 64 * 1024
 READ_CHUNK = 1024 * 1024
+STREAM_READ = 64 * 1024  # small reads: tarfile drops a read's data when the archive breaks inside it
+STREAM_FEED = 1024 * 1024  # the line filter scans this much at a time
+# logs read through a line filter when big: the kinds whose parsers read single lines or OOM report windows
+STREAM_SPECS = {ArtifactKind.KERNEL_LOG: KERNEL_LOG, ArtifactKind.KUBELET_LOG: KUBELET_LOG, ArtifactKind.RUNTIME_LOG: RUNTIME_LOG}
 ARCHIVE_SUFFIXES = (".tar", ".tgz", ".tar.gz", ".tar.xz", ".tar.bz2", ".zip", ".gz", ".xz", ".bz2", ".tbz2", ".txz")
 
 
@@ -38,6 +43,8 @@ class Limits:
     max_total_bytes: int = 2 * 1024**3  # all members together: stop there, warn
     max_members: int = 200_000  # stop after this many members, warn
     max_line_chars: int = 1_000_000  # longer lines are cut, warn once per file
+    stream_threshold_bytes: int = 4 * 1024**2  # a log bigger than this is filtered as it is read, never held whole
+    max_streamed_bytes: int = 16 * 1024**3  # all filtered logs together: read no further (time bound, not memory)
 
 
 @dataclass
@@ -55,10 +62,14 @@ class _Budget:
     limits: Limits
     total: int = 0
     members: int = 0
+    streamed: int = 0
     exhausted: str | None = None
 
 
 # --- decoding -----------------------------------------------------------------------------
+
+
+CONTROL_BYTES = bytes(b for b in range(32) if b not in (0, 9, 10, 13)) + b"\x7f"
 
 
 def is_binary(data: bytes) -> bool:
@@ -70,7 +81,7 @@ def is_binary(data: bytes) -> bool:
     sample = data[:8192]
     if not sample:
         return False
-    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 13, 0) or b == 127)
+    control = len(sample) - len(sample.translate(None, CONTROL_BYTES))
     return control / len(sample) > 0.10
 
 
@@ -104,13 +115,13 @@ def unsafe_name_reason(name: str) -> str | None:
     """
     if name.startswith("/") or (len(name) > 1 and name[1] == ":") or name.startswith("\\"):
         return "absolute path"
-    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
+    if ".." in name.replace("\\", "/").split("/"):
         return "path escapes the bundle (..)"
     return None
 
 
 def _clean(name: str) -> str:
-    parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("", ".")]
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]  # str ops: pathlib costs 10x here
     return "/".join(parts)
 
 
@@ -118,12 +129,30 @@ def _clean(name: str) -> str:
 
 
 class _Intake:
-    """Turns (name, bytes) into artifacts and file records, enforcing caps and duplicate names."""
+    """Turns (name, stream) into artifacts and file records, enforcing caps and duplicate names.
 
-    def __init__(self, bundle: Bundle, limits: Limits) -> None:
+    Each artifact goes to ``sink`` as soon as it is read (the pipeline parses it at once and keeps
+    only what the report needs); the default sink collects them in ``bundle.artifacts``. A log of a
+    streamed kind bigger than ``Limits.stream_threshold_bytes`` is never held whole: it runs through
+    a ``LineFilter`` and its artifact carries only the lines that can matter, with their numbers.
+    """
+
+    def __init__(self, bundle: Bundle, limits: Limits, sink: Callable[[Artifact, BundleFile], None] | None = None) -> None:
         self.bundle, self.limits = bundle, limits
+        self.sink = sink or (lambda artifact, entry: bundle.artifacts.append(artifact))
         self.budget = _Budget(limits)
         self.seen: set[str] = set()
+        self.root_prefixes: set[str] = set()
+        self.known_kinds = 0
+        self.pending: Callable[[str], None] | None = None  # emits the member being read if the stream breaks
+
+    def salvage(self, reason: str) -> bool:
+        """The stream broke inside a member: keep what was read of it (a cut log still tells a lot)."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return False
+        pending(reason)
+        return True
 
     def skip(self, name: str, size: int, note: str) -> None:
         self.bundle.files.append(BundleFile(path=name, kind="unknown", size_bytes=max(size, 0), status="skipped", note=note))
@@ -142,17 +171,21 @@ class _Intake:
             return False
         return True
 
-    def read_capped(self, stream: io.BufferedIOBase, name: str) -> tuple[bytes, bool]:
+    def read_capped(self, stream: io.BufferedIOBase, name: str, head: bytes = b"") -> tuple[bytes, bool]:
         """Read at most the member cap (+1 byte to know it was cut) within the total budget."""
         left_total = self.limits.max_total_bytes - self.budget.total
         cap = min(self.limits.max_member_bytes, max(left_total, 0))
-        chunks, got = [], 0
-        while got <= cap:
-            chunk = stream.read(min(READ_CHUNK, cap + 1 - got))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
+        chunks, got = [head], len(head)
+        try:
+            while got <= cap:
+                chunk = stream.read(min(READ_CHUNK, cap + 1 - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+        except READ_ERRORS:
+            self.pending = lambda reason: self._add_cut(name, b"".join(chunks)[:cap], reason)
+            raise
         data = b"".join(chunks)
         cut = len(data) > cap
         data = data[:cap]
@@ -164,30 +197,133 @@ class _Intake:
             self.warn(f"stopped reading: the bundle exceeds the total cap of {self.limits.max_total_bytes} bytes", name)
         return data, cut
 
-    def add(self, name: str, data: bytes, cut: bool) -> None:
-        name = _clean(name)
-        if name in self.seen:
-            self.skip(name, len(data), "duplicate member name: the first one was kept")
-            self.warn("duplicate member name: the first one was kept", name)
+    def take(self, name: str, stream: io.BufferedIOBase, size_hint: int | None = None) -> None:
+        """Read one member from ``stream``: a big log through the line filter, anything else whole (capped)."""
+        if size_hint is not None and size_hint <= self.limits.stream_threshold_bytes:
+            self.add(name, *self.read_capped(stream, name))
             return
+        head = self._read_head(stream, name, HEAD_CHARS)
+        spec = self._stream_spec(name, head)
+        if spec is None:
+            self.add(name, *self.read_capped(stream, name, head))
+            return
+        if size_hint is None:  # a compressed single file: its size shows only by reading
+            head += self._read_head(stream, name, self.limits.stream_threshold_bytes - len(head) + 1, head)
+            if len(head) <= self.limits.stream_threshold_bytes:
+                self.add(name, *self.read_capped(stream, name, head))
+                return
+        self._add_streamed(name, spec, stream, head)
+
+    def _read_head(self, stream: io.BufferedIOBase, name: str, size: int, before: bytes = b"") -> bytes:
+        try:
+            return stream.read(size)
+        except READ_ERRORS:
+            if before:
+                self.pending = lambda reason: self._add_cut(name, before, reason)
+            raise
+
+    def _stream_spec(self, name: str, head: bytes) -> FilterSpec | None:
+        """The line filter for a member whose head says it is a log of a streamed kind, else None."""
+        if not head or is_binary(head) or _looks_compressed(head) or head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            return None
+        node_path, _ = node_path_of(_clean(name))
+        text = head.replace(b"\x00", b"").decode("utf-8", errors="replace")
+        if not text.strip():
+            return None  # NULs or blanks (a bomb of zeros): read under the member cap like any odd file
+        kind = classify(node_path, basename(name), text)
+        if kind is ArtifactKind.UNKNOWN:  # a big text that says nothing in its head: its kept lines will
+            return ANY_LOG
+        return STREAM_SPECS.get(kind)
+
+    def _add_streamed(self, name: str, spec: FilterSpec, stream: io.BufferedIOBase, first: bytes) -> None:
+        name = _clean(name)
+        if not self._first_time(name, len(first)):
+            return
+        line_filter = LineFilter(spec, max_line_bytes=self.limits.max_line_chars)
+        line_filter.feed(first)
+        size, cut, pieces, gathered = len(first), False, [], 0
+        try:
+            while True:
+                chunk = stream.read(STREAM_READ)
+                if not chunk:
+                    break
+                size += len(chunk)
+                self.budget.streamed += len(chunk)
+                if self.budget.streamed > self.limits.max_streamed_bytes:
+                    cut = True
+                    self.warn(f"log cut after {size} bytes: the bundle's logs exceed the {self.limits.max_streamed_bytes} byte cap", name)
+                    break
+                if spec is ANY_LOG and size > self.limits.max_member_bytes:  # not known to be a log: the member cap
+                    cut = True
+                    self.warn(f"member cut at the {self.limits.max_member_bytes} byte cap (decompression bomb or huge file); the rest was not read", name)
+                    break
+                pieces.append(chunk)
+                gathered += len(chunk)
+                if gathered >= STREAM_FEED:
+                    line_filter.feed(b"".join(pieces))
+                    pieces, gathered = [], 0
+        except READ_ERRORS:
+            line_filter.feed(b"".join(pieces))
+            self.pending = lambda reason: self._emit_filtered(name, spec, line_filter, first, size, f"cut: {reason}")
+            raise
+        line_filter.feed(b"".join(pieces))
+        self._emit_filtered(name, spec, line_filter, first, size, "cut at the log size cap" if cut else None)
+
+    def _emit_filtered(self, name: str, spec: FilterSpec, line_filter: LineFilter, first: bytes, size: int, note: str | None) -> None:
+        text, numbers = line_filter.finish()
+        if line_filter.lines_cut:
+            self.warn(f"lines longer than {self.limits.max_line_chars} characters were cut", name)
+        node_path, sample = node_path_of(name)
+        kind = classify(node_path, basename(name), text[:HEAD_CHARS])
+        if kind not in STREAM_SPECS and spec is not ANY_LOG:  # the head said which log; keep it
+            kind = next(k for k, s in STREAM_SPECS.items() if s is spec)
+        artifact = Artifact(path=name, kind=kind, size=size, text=text, node_path=node_path, truncated=note is not None,
+                            sample=sample, line_numbers=numbers)
+        artifact.notes.append(f"streamed: {line_filter.lines_kept} of {line_filter.lines_seen} lines kept")
+        self._emit(artifact, note)
+        if note and note.startswith("cut: "):
+            self.warn(f"member {note}; the lines read before the fault are analyzed", name)
+
+    def _add_cut(self, name: str, data: bytes, reason: str) -> None:
+        self.seen.discard(_clean(name))
+        self.add(name, data, True, note=f"cut: {reason}")
+        self.warn(f"member cut: {reason}; what was read of it is analyzed", _clean(name))
+
+    def _first_time(self, name: str, size: int) -> bool:
+        if name in self.seen:
+            self.skip(name, size, "duplicate member name: the first one was kept")
+            self.warn("duplicate member name: the first one was kept", name)
+            return False
         self.seen.add(name)
+        return True
+
+    def add(self, name: str, data: bytes, cut: bool, note: str | None = None) -> None:
+        name = _clean(name)
+        if not self._first_time(name, len(data)):
+            return
+        if _looks_compressed(data):  # before the binary test: compressed bytes often look binary too
+            self.skip(name, len(data), "nested archive or compressed member: not opened (extract it and analyze it separately)")
+            return
         if is_binary(data):
             self.skip(name, len(data), "binary content")
-            return
-        if _looks_compressed(data):
-            self.skip(name, len(data), "nested archive or compressed member: not opened (extract it and analyze it separately)")
             return
         text, lines_cut = decode_text(data, self.limits)
         if lines_cut:
             self.warn(f"lines longer than {self.limits.max_line_chars} characters were cut", name)
         node_path, sample = node_path_of(name)
-        kind = classify(node_path, PurePosixPath(name).name, text[:HEAD_CHARS])
-        self.bundle.artifacts.append(
-            Artifact(path=name, kind=kind, size=len(data), text=text, node_path=node_path, truncated=cut, sample=sample)
-        )
-        status = "ignored" if kind is ArtifactKind.UNKNOWN else "parsed"
-        self.bundle.files.append(BundleFile(path=name, kind=kind.value, size_bytes=len(data), status=status,
-                                            note="cut at the size cap" if cut else None))
+        kind = classify(node_path, basename(name), text[:HEAD_CHARS])
+        artifact = Artifact(path=name, kind=kind, size=len(data), text=text, node_path=node_path, truncated=cut, sample=sample)
+        self._emit(artifact, note or ("cut at the size cap" if cut else None))
+
+    def _emit(self, artifact: Artifact, note: str | None) -> None:
+        status = "ignored" if artifact.kind is ArtifactKind.UNKNOWN else "parsed"
+        entry = BundleFile(path=artifact.path, kind=artifact.kind.value, size_bytes=artifact.size, status=status, note=note)
+        self.bundle.files.append(entry)
+        if artifact.kind is not ArtifactKind.UNKNOWN:
+            self.known_kinds += 1
+        if artifact.node_path:
+            self.root_prefixes.add(artifact.path[: len(artifact.path) - len(artifact.node_path)].rstrip("/"))
+        self.sink(artifact, entry)
 
 
 def _looks_compressed(data: bytes) -> bool:
@@ -208,33 +344,37 @@ TAR_SKIP_REASONS = {
 
 
 TAR_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
+READ_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, tarfile.TarError)
 MAX_TRAILER_CHECK = 64 * 1024 * 1024
 
 
 def _read_tar(stream: io.BufferedIOBase, intake: _Intake) -> None:
     """Members in order from a (decompressed) tar stream; a fault keeps what came before.
 
-    tarfile's stream mode ends quietly at a truncated or invalid header in the middle of an
-    archive, so once it stops, the rest of the stream is drained: anything but the zero
-    padding of the end-of-archive means members were lost, and a truncated gzip raises.
+    tarfile ends quietly at a truncated or invalid header in the middle of an archive, so once
+    it stops, the rest of the stream is drained: anything but the zero padding of the
+    end-of-archive means members were lost, and a truncated gzip raises. The stream is read once
+    (``_ForwardReader``): nothing is extracted, nothing is read twice.
     """
     last_ok = None
     stopped_early = False
-    stream = _TailRecorder(stream)
+    stream = _ForwardReader(stream)
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
+        with tarfile.open(fileobj=stream, mode="r:") as tar:
             for member in tar:
                 if not intake.count_member():
                     stopped_early = True
                     break
                 _take_tar_member(tar, member, intake)
                 last_ok = member.name
+                tar.members.clear()  # tarfile keeps every TarInfo for random access: a read-once pass needs none
                 if not intake.room():
                     stopped_early = True
                     break
         if not stopped_early:
             _check_trailer(stream, intake, last_ok, tar.offset)
     except TAR_ERRORS as err:
+        intake.salvage(f"the archive ends inside it ({_short(err)})")
         if last_ok is None and not intake.bundle.files:
             raise InputUnreadable(f"{intake.bundle.source_name} is not a readable archive: {_short(err)}") from None
         intake.warn(f"archive truncated or corrupt {_after(last_ok)} ({_short(err)}): the rest of the archive was not read")
@@ -244,23 +384,54 @@ def _after(last_ok: str | None) -> str:
     return f"after member '{_clean(last_ok)}'" if last_ok else "at its start"
 
 
-class _TailRecorder(io.RawIOBase):
-    """A pass-through reader that counts bytes and keeps the last ones read (tarfile reads ahead)."""
+class _ForwardReader(io.RawIOBase):
+    """A one-pass stream that tarfile can ``seek`` in (forward, or back within the last bytes read).
 
-    KEEP = 64 * 1024
+    tarfile's stream mode ("r|") copies its whole read buffer at every small read, which makes a
+    bundle of thousands of small cgroup files slow; its normal mode ("r:") only needs seek and
+    tell, and while members are read in order its seeks go forward. Skipping forward reads and
+    drops; the last KEEP bytes read stay available, for a short seek back and for the check of what
+    follows the last member (``rest_from``).
+    """
 
-    def __init__(self, inner: io.BufferedIOBase) -> None:
-        self.inner, self.pos, self.tail = inner, 0, bytearray()
+    KEEP = 2 * 1024 * 1024
+
+    def __init__(self, inner: io.IOBase) -> None:
+        self.inner = inner
+        self.pos = 0  # offset of the next byte read() returns
+        self.read_end = 0  # offset just after the last byte taken from ``inner``
+        self.pushback = b""  # bytes between pos and read_end after a seek back
+        self.recent: collections.deque[bytes] = collections.deque()
+        self.recent_bytes = 0
 
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def _from_inner(self, size: int) -> bytes:
         data = self.inner.read(size)
+        self.read_end += len(data)
+        self.recent.append(data)
+        self.recent_bytes += len(data)
+        while self.recent and self.recent_bytes - len(self.recent[0]) >= self.KEEP:
+            self.recent_bytes -= len(self.recent.popleft())
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = 1 << 62
+        if self.pushback:
+            data, self.pushback = self.pushback[:size], self.pushback[size:]
+            if len(data) < size:
+                data += self._from_inner(size - len(data))
+        else:
+            data = self._from_inner(size)
         self.pos += len(data)
-        self.tail += data
-        if len(self.tail) > self.KEEP:
-            del self.tail[: len(self.tail) - self.KEEP]
         return data
 
     def readinto(self, buffer) -> int:
@@ -268,27 +439,47 @@ class _TailRecorder(io.RawIOBase):
         buffer[: len(data)] = data
         return len(data)
 
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset + (self.pos if whence == io.SEEK_CUR else 0)
+        if whence == io.SEEK_END:
+            raise OSError("a one-pass archive stream has no known end")
+        if target < self.pos:
+            start = self.read_end - self.recent_bytes
+            if target < start:
+                raise OSError(f"cannot seek back to {target}: only the last {self.KEEP} bytes are kept")
+            self.pushback = b"".join(self.recent)[target - start :]
+            self.pos = target
+            return target
+        while self.pos < target:
+            if not self.read(min(target - self.pos, READ_CHUNK)):
+                break
+        return self.pos
 
-def _check_trailer(stream: _TailRecorder, intake: _Intake, last_ok: str | None, tar_offset: int) -> None:
-    """What tarfile left after its last member: zero padding is a proper end, data a corrupt header."""
-    unread = stream.pos - tar_offset  # read ahead by tarfile but not part of any member it returned
-    if 0 < unread <= len(stream.tail) and stream.tail[-unread:].count(0) != unread:
-        intake.warn(
-            f"archive corrupt {_after(last_ok)}: an unreadable member header stopped reading; "
-            "the rest of the archive was not read"
-        )
-        return
+    def rest_from(self, offset: int) -> Iterator[bytes]:
+        """Every byte from ``offset`` (>= the start of the kept window) to the end of the stream."""
+        start = self.read_end - self.recent_bytes
+        kept = b"".join(self.recent)
+        if offset >= start:
+            yield kept[offset - start :]
+        while True:
+            chunk = self._from_inner(READ_CHUNK)
+            if not chunk:
+                return
+            yield chunk
+
+
+def _check_trailer(stream: _ForwardReader, intake: _Intake, last_ok: str | None, tar_offset: int) -> None:
+    """What follows tarfile's last member: zero padding is a proper end, data a corrupt header."""
     seen = 0
-    while seen < MAX_TRAILER_CHECK:
-        chunk = stream.read(READ_CHUNK)
-        if not chunk:
-            return
-        seen += len(chunk)
+    for chunk in stream.rest_from(tar_offset):
         if chunk.count(0) != len(chunk):
             intake.warn(
                 f"archive corrupt {_after(last_ok)}: an unreadable member header stopped reading; "
                 "the rest of the archive was not read"
             )
+            return
+        seen += len(chunk)
+        if seen >= MAX_TRAILER_CHECK:
             return
 
 
@@ -307,8 +498,7 @@ def _take_tar_member(tar: tarfile.TarFile, member: tarfile.TarInfo, intake: _Int
     if stream is None:
         intake.skip(name, member.size, "no data")
         return
-    data, cut = intake.read_capped(stream, name)
-    intake.add(name, data, cut)
+    intake.take(name, stream, member.size)
 
 
 def _short(err: BaseException) -> str:
@@ -349,12 +539,13 @@ def _take_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, intake: _I
         return
     try:
         with archive.open(info) as stream:
-            data, cut = intake.read_capped(stream, name)
+            intake.take(name, stream, info.file_size)
     except (zipfile.BadZipFile, OSError, zlib.error, EOFError, NotImplementedError, RuntimeError) as err:
+        if intake.salvage(f"unreadable after this point ({_short(err)})"):
+            return
         intake.skip(name, info.file_size, f"unreadable: {_short(err)}")
         intake.warn(f"member could not be read ({_short(err)})", name)
         return
-    intake.add(name, data, cut)
 
 
 # --- directory ----------------------------------------------------------------------------
@@ -386,12 +577,12 @@ def _take_directory_file(full: Path, rel: str, intake: _Intake) -> None:
     try:
         fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as stream:
-            data, cut = intake.read_capped(stream, rel)
+            intake.take(rel, stream, info.st_size)
     except OSError as err:
+        if intake.salvage(f"unreadable after this point ({err.strerror})"):
+            return
         intake.skip(rel, info.st_size, f"unreadable: {err.strerror}")
         intake.warn(f"file could not be read ({err.strerror})", rel)
-        return
-    intake.add(rel, data, cut)
 
 
 # --- single files and dispatch --------------------------------------------------------------
@@ -407,35 +598,43 @@ def _is_tar_header(block: bytes) -> bool:
 
 
 def _compressed_opener(magic: bytes):
-    if magic[:2] == b"\x1f\x8b":
-        return gzip.open
-    if magic[:6] == b"\xfd7zXZ\x00":
-        return lzma.open
-    if magic[:3] == b"BZh":
-        return bz2.open
-    return None
+    return opener_for(magic)
+
+
+class _Chain(io.RawIOBase):
+    """Bytes already read (a head), then the rest of a stream."""
+
+    def __init__(self, head: bytes, rest: io.BufferedIOBase) -> None:
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            taken = self.head if size < 0 else self.head[:size]
+            self.head = self.head[len(taken):]
+            return taken
+        return self.rest.read(size)
 
 
 def _read_single(path: Path, magic: bytes, intake: _Intake) -> None:
     opener = _compressed_opener(magic)
-    try:
-        if opener is not None:
-            with opener(path, "rb") as stream:
-                data, cut = intake.read_capped(stream, path.name)
-        else:
-            with path.open("rb") as stream:
-                data, cut = intake.read_capped(stream, path.name)
-    except (OSError, EOFError, zlib.error, lzma.LZMAError) as err:
-        raise InputUnreadable(f"{path.name} could not be decompressed: {_short(err)}") from None
-    if not data:
-        raise InputUnreadable(f"{path.name} is empty")
-    if is_binary(data):
-        raise InputUnreadable(f"{path.name} is binary data (not a bundle, archive or text log)")
     name = path.name
     for suffix in (".gz", ".xz", ".bz2"):
         if opener is not None and name.endswith(suffix):
             name = name[: -len(suffix)]
-    intake.add(name, data, cut)
+    try:
+        with (open_compressed(path, magic) if opener is not None else path.open("rb")) as stream:
+            head = stream.read(HEAD_CHARS)
+            if not head:
+                raise InputUnreadable(f"{path.name} is empty")
+            if is_binary(head):
+                raise InputUnreadable(f"{path.name} is binary data (not a bundle, archive or text log)")
+            intake.take(name, _Chain(head, stream), None if opener is not None else path.stat().st_size)
+    except READ_ERRORS as err:
+        if not intake.salvage(f"the file ends early ({_short(err)})"):
+            raise InputUnreadable(f"{path.name} could not be decompressed: {_short(err)}") from None
 
 
 TAR_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2", ".txz", ".tbz2")
@@ -458,8 +657,11 @@ def _compressed_tar(path: Path, magic: bytes) -> bool:
         return path.name.endswith(TAR_NAMES)
 
 
-def open_bundle(path: Path, limits: Limits | None = None) -> Bundle:
+def open_bundle(path: Path, limits: Limits | None = None, sink: Callable[[Artifact, BundleFile], None] | None = None) -> Bundle:
     """Read every member of the bundle at ``path`` (see module docstring). Raises InputUnreadable.
+
+    With a ``sink``, each artifact is handed to it as soon as it is read (members in archive
+    order) and ``bundle.artifacts`` stays empty: a caller that keeps little keeps memory small.
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "dmesg.txt").write_text("[1.0] Killed process 1 (x)\\n")
@@ -473,8 +675,9 @@ def open_bundle(path: Path, limits: Limits | None = None) -> Bundle:
         raise InputUnreadable(f"{path} does not exist")
     if path.is_dir():
         bundle = Bundle(source_name=path.resolve().name or str(path), source_kind="directory")
-        _read_directory(path, _Intake(bundle, limits))
-        _finish(bundle)
+        intake = _Intake(bundle, limits, sink)
+        _read_directory(path, intake)
+        _finish(bundle, intake)
         return bundle
     if not path.is_file():
         raise InputUnreadable(f"{path.name} is not a regular file or directory")
@@ -486,29 +689,31 @@ def open_bundle(path: Path, limits: Limits | None = None) -> Bundle:
         raise InputUnreadable(f"{path.name} is empty")
     if magic[:4] == b"PK\x03\x04" or magic[:4] == b"PK\x05\x06":
         bundle = Bundle(source_name=path.name, source_kind="zip")
-        _read_zip(path, _Intake(bundle, limits))
+        intake = _Intake(bundle, limits, sink)
+        _read_zip(path, intake)
     elif _is_tar_header(magic) or _empty_tar(magic, path) or _compressed_tar(path, magic):
         bundle = Bundle(source_name=path.name, source_kind="tar")
+        intake = _Intake(bundle, limits, sink)
         opener = _compressed_opener(magic)
-        with (opener(path, "rb") if opener else path.open("rb")) as stream:
-            _read_tar(stream, _Intake(bundle, limits))
+        with (open_compressed(path, magic) if opener else path.open("rb")) as stream:
+            _read_tar(stream, intake)
     else:
         bundle = Bundle(source_name=path.name, source_kind="file")
-        _read_single(path, magic, _Intake(bundle, limits))
-    _finish(bundle)
+        intake = _Intake(bundle, limits, sink)
+        _read_single(path, magic, intake)
+    _finish(bundle, intake)
     return bundle
 
 
-def _finish(bundle: Bundle) -> None:
+def _finish(bundle: Bundle, intake: _Intake) -> None:
     if bundle.source_kind in ("tar", "zip") and not bundle.files:
         bundle.warnings.append(BundleWarning(message="empty archive: it holds no files"))
-    if not any(a.kind is not ArtifactKind.UNKNOWN for a in bundle.artifacts):
+    if not intake.known_kinds:
         bundle.warnings.append(
             BundleWarning(message="nothing podmortem knows was found (no kernel log, cgroup files, kubelet or pod output)")
         )
-    prefixes = {a.path[: len(a.path) - len(a.node_path)].rstrip("/") for a in bundle.artifacts if a.node_path}
-    if len(prefixes) == 1:
-        bundle.root_prefix = prefixes.pop() or None
+    if len(intake.root_prefixes) == 1:
+        bundle.root_prefix = next(iter(intake.root_prefixes)) or None
 
 
 def iter_text_members(bundle: Bundle) -> Iterator[Artifact]:

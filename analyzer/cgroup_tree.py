@@ -8,9 +8,9 @@ the root is ``/``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import PurePosixPath
 
 from analyzer.artifacts import Artifact, ArtifactKind
+from analyzer.classify import basename
 from analyzer.models.common import Problem
 from analyzer.models.node import CgroupMemory
 from analyzer.parsers import memcg_v1, memcg_v2
@@ -27,7 +27,7 @@ def cgroup_of(node_path: str) -> tuple[str, int] | None:
     >>> cgroup_of("sys/fs/cgroup/memory.stat"), cgroup_of("sys/fs/cgroup/kubepods.slice/memory.current")
     (('/', 2), ('/kubepods.slice', 2))
     """
-    directory = str(PurePosixPath(node_path).parent)
+    directory = node_path.rpartition("/")[0] or "."
     if directory == V1_ROOT or directory.startswith(V1_ROOT + "/"):
         return "/" + directory[len(V1_ROOT):].strip("/"), 1
     for root in V2_ROOTS:
@@ -63,42 +63,74 @@ def _apply(cg: CgroupMemory, parsed_file, name: str) -> None:
 
 
 def _procs(text: str) -> list[int]:
-    return [int(tok) for tok in text.split() if tok.isdigit()][:100_000]
+    return [int(tok) for tok in text.split() if tok.isdecimal() and len(tok) <= 20][:100_000]  # not isdigit(): int("²") raises
 
 
-def build_cgroups(artifacts: Iterable[Artifact]) -> tuple[dict[str, CgroupMemory], list[Problem]]:
-    """One CgroupMemory per cgroup directory of the bundle, with the problems met on the way."""
-    cgroups: dict[str, CgroupMemory] = {}
-    problems: list[Problem] = []
-    for artifact in artifacts:
+class CgroupBuilder:
+    """One CgroupMemory per cgroup directory, built file by file as the reader yields them (only the
+    parsed numbers are kept, never the files), with the problems met on the way."""
+
+    def __init__(self) -> None:
+        self.cgroups: dict[str, CgroupMemory] = {}
+        self.problems: list[Problem] = []
+
+    def add(self, artifact: Artifact) -> None:
         if artifact.node_path is None:
-            continue
+            return
         place = cgroup_of(artifact.node_path)
         if place is None:
-            continue
+            return
         path, version = place
         if artifact.kind is ArtifactKind.MEMCG_V1:
             version = 1
-        cg = cgroups.setdefault(path, CgroupMemory(path=path, version=version))
-        name = PurePosixPath(artifact.node_path).name
+        cg = self.cgroups.get(path)
+        if cg is None:
+            cg = self.cgroups[path] = CgroupMemory(path=path, version=version)
+        name = basename(artifact.node_path)
         if artifact.kind is ArtifactKind.CGROUP_PROCS:
             cg.procs = _procs(artifact.text)
-            continue
+            return
         parser = memcg_v1 if cg.version == 1 else memcg_v2
         parsed = parser.parse(artifact.text, artifact.path)
-        problems.extend(parsed.problems)
+        self.problems.extend(parsed.problems)
         if parsed.value is not None:
             _apply(cg, parsed.value, name)
-    for cg in cgroups.values():
-        if cg.version == 1 and cg.memsw_usage_bytes is not None and cg.usage_bytes is not None:
-            cg.swap_usage_bytes = max(cg.memsw_usage_bytes - cg.usage_bytes, 0)
-    return cgroups, problems
+
+    def finish(self) -> tuple[dict[str, CgroupMemory], list[Problem]]:
+        for cg in self.cgroups.values():
+            if cg.version == 1 and cg.memsw_usage_bytes is not None and cg.usage_bytes is not None:
+                cg.swap_usage_bytes = max(cg.memsw_usage_bytes - cg.usage_bytes, 0)
+        return self.cgroups, self.problems
+
+
+class CgroupSnapshots:
+    """The main snapshot's cgroups and each collector --samples snapshot's (samples/0001/...)."""
+
+    def __init__(self) -> None:
+        self.main = CgroupBuilder()
+        self.samples: dict[int, CgroupBuilder] = {}
+
+    def add(self, artifact: Artifact) -> None:
+        builder = self.main if artifact.sample is None else self.samples.setdefault(artifact.sample, CgroupBuilder())
+        builder.add(artifact)
+
+    def finish(self) -> tuple[dict[str, CgroupMemory], dict[int, dict[str, CgroupMemory]], list[Problem]]:
+        cgroups, problems = self.main.finish()
+        return cgroups, {n: b.finish()[0] for n, b in sorted(self.samples.items())}, problems
+
+
+def build_cgroups(artifacts: Iterable[Artifact]) -> tuple[dict[str, CgroupMemory], list[Problem]]:
+    """One CgroupMemory per cgroup directory of these files, with the problems met on the way."""
+    builder = CgroupBuilder()
+    for artifact in artifacts:
+        builder.add(artifact)
+    return builder.finish()
 
 
 def build_cgroup_samples(artifacts: Iterable[Artifact]) -> dict[int, dict[str, CgroupMemory]]:
     """The collector's --samples snapshots (samples/0001/...), one cgroup map per sample."""
-    by_sample: dict[int, list[Artifact]] = {}
+    snapshots = CgroupSnapshots()
     for artifact in artifacts:
         if artifact.sample is not None:
-            by_sample.setdefault(artifact.sample, []).append(artifact)
-    return {n: build_cgroups(items)[0] for n, items in sorted(by_sample.items())}
+            snapshots.add(artifact)
+    return snapshots.finish()[1]

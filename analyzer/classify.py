@@ -7,7 +7,6 @@ anything, so content decides then (a kernel log named ``notes.txt`` is still a k
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
 from analyzer.artifacts import ArtifactKind as K
 
@@ -39,6 +38,8 @@ COMMAND_KINDS = (
     (re.compile(r"^kubectl-describe-pod"), K.DESCRIBE_POD),
     (re.compile(r"^kubectl-describe-node"), K.DESCRIBE_NODE),
     (re.compile(r"^kubectl-get-events"), K.EVENTS),
+    (re.compile(r"^free\b"), K.FREE),
+    (re.compile(r"^kubectl-top"), K.KUBECTL_TOP),
     (re.compile(r"^crictl-inspect"), K.CRICTL_INSPECT),
     (re.compile(r"^crictl-stats"), K.CRICTL_STATS),
     (re.compile(r"^crictl-(?:ps|pods)"), K.CRICTL_PS),
@@ -54,7 +55,10 @@ RE_KERNEL_OOM = re.compile(
 )
 RE_KLOG = re.compile(r"(?m)^(?:.*kubelet\[\d+\]: )?[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+\.go:\d+\]")
 RE_EVICTION = re.compile(r"[Ee]viction manager")
-RE_RUNTIME = re.compile(r"TaskOOM|/tasks/oom|container oom|containerd\[\d+\]|crio\[\d+\]|dockerd\[\d+\]")
+RE_RUNTIME = re.compile(
+    r"TaskOOM|/tasks/oom|container oom|containerd\[\d+\]|crio\[\d+\]|dockerd\[\d+\]"
+    r"|container die [0-9a-f]{64}|<ninfo>: OOM|conmon\[\d+\]|StopPodSandbox for|TaskExit event"
+)
 RE_KERNEL_PREFIX = re.compile(r"(?m)^(?:\[\s*\d+\.\d+\]|\S+ \S+ kernel: |\d+,\d+,\d+,[^;]*;)")
 RE_DESCRIBE_POD = re.compile(r"(?m)^Name:\s+\S+")
 RE_EVENTS_TABLE = re.compile(r"(?m)^\s*(?:LAST SEEN|LASTSEEN|FIRSTSEEN|FIRST SEEN)\s+.*\b(?:TYPE|REASON|COUNT)\b")
@@ -65,6 +69,13 @@ RE_V1_STAT = re.compile(r"(?m)^(?:total_rss|total_cache|hierarchical_memory_limi
 RE_V2_STAT = re.compile(r"(?m)^(?:anon|file|kernel_stack|file_mapped|anon_thp) \d+$")
 RE_DOCKER_STATS = re.compile(r"CONTAINER(?: ID)?\s+NAME\s+CPU %\s+MEM USAGE")
 RE_CRICTL_STATS = re.compile(r"CONTAINER\s+(?:NAME\s+)?CPU %\s+MEM\s+DISK")
+# events, crictl and describe-with-Events text (analyzer/parsers/events.py, crictl.py)
+RE_KUBE_EVENTER = re.compile(r"(?m)^Level:(?:Normal|Warning)\s*\nKind:\S")
+RE_EVENT_ROW = re.compile(r"(?m)^\s*\S+\s+(?:Normal|Warning)\s+[A-Z]\w+\s+[a-z][\w.-]*/\S")
+RE_EVENT_RECORDER = re.compile(r"(?m)^(?:Event\(v1\.ObjectReference\{.*\): )?(?:type: '\w*' )?reason: '\w+' ")
+RE_DESCRIBE_NODE = re.compile(r"(?m)^(?:Roles|Taints|Capacity|Allocatable):|describe\s+(?:nodes?|no)\b")
+RE_CRICTL_PS = re.compile(r"CONTAINER\s+IMAGE\s+CREATED\s+STATE\s+NAME\s+ATTEMPT\s+POD ID")
+RE_CRI_STATE = re.compile(r'"CONTAINER_(?:RUNNING|EXITED|CREATED|UNKNOWN)"')
 
 
 def node_path_of(member: str) -> tuple[str | None, int | None]:
@@ -93,8 +104,17 @@ def node_path_of(member: str) -> tuple[str | None, int | None]:
     return padded[best + 1:], sample
 
 
+def basename(path: str) -> str:
+    """The last component of a POSIX path (string operations: this runs once per bundle member).
+
+    >>> basename("b/commands/dmesg.txt"), basename("dmesg.txt"), basename("a/b/")
+    ('dmesg.txt', 'dmesg.txt', 'b')
+    """
+    return path.rstrip("/").rpartition("/")[2]
+
+
 def _by_node_path(node_path: str) -> K | None:
-    name = PurePosixPath(node_path).name
+    name = basename(node_path)
     if node_path.startswith("sys/fs/cgroup/"):
         if name in ("cgroup.procs", "tasks"):
             return K.CGROUP_PROCS
@@ -126,7 +146,39 @@ def _by_node_path(node_path: str) -> K | None:
     return None
 
 
+def _k8s_text_kind(head: str) -> K | None:
+    """Events, crictl output and describe output with an Events table, checked before the kernel
+    sniffer: OOM events quote the kernel's kill line (``Killed process 3504804 (kubectl)``)."""
+    if RE_KUBE_EVENTER.search(head) or ('"involvedObject"' in head and re.search(r"(?m)^\s*[\[{]", head)):
+        return K.EVENTS
+    if '"attributes"' in head and ('"workingSetBytes"' in head or '"usageCoreNanoSeconds"' in head):
+        return K.CRICTL_STATS
+    if RE_CRI_STATE.search(head) and re.search(r'"(?:state|runtimeSpec)"', head):
+        return K.CRICTL_INSPECT
+    if RE_EVENTS_DESCRIBE.search(head) or RE_EVENTS_TABLE.search(head):
+        if RE_DESCRIBE_POD.search(head) and ("Containers:" in head or "QoS Class:" in head or "Restart Count:" in head):
+            return K.DESCRIBE_POD
+        return K.DESCRIBE_NODE if RE_DESCRIBE_NODE.search(head) else K.EVENTS
+    if RE_KLOG.search(head[:4096]):
+        return None  # the event recorder's lines inside a kubelet log: a kubelet log
+    if RE_EVENT_ROW.search(head) or RE_EVENT_RECORDER.search(head):
+        return K.EVENTS
+    if RE_CRICTL_PS.search(head):
+        return K.CRICTL_PS
+    return None
+
+
+RE_EVICTION_MESSAGE = re.compile(r"(?m)^\W*Message:\s+(?:Pod )?The node (?:was low on resource|had condition)")
+RE_FREE = re.compile(r"(?m)^\s*total\s+used\s+\W*free\W*\s+shared\s")
+RE_TOP = re.compile(r"(?m)^\s*(?:NAMESPACE\s+)?NAME\s+CPU\(cores\)\s+(?:CPU%\s+)?MEMORY\(bytes\)")
+
+
 def _by_content(head: str) -> K:
+    early = _k8s_text_kind(head)
+    if early is not None:
+        return early
+    if RE_EVICTION_MESSAGE.search(head):  # a describe fragment that is just the evicted pod's Message
+        return K.DESCRIBE_POD
     stripped = head.lstrip()
     if RE_KERNEL_OOM.search(head) and not RE_KLOG.search(head[:4096]):
         return K.KERNEL_LOG
@@ -152,6 +204,10 @@ def _by_content(head: str) -> K:
         return K.CRICTL_STATS
     if RE_MEMINFO.search(head):
         return K.PROC_MEMINFO
+    if RE_FREE.search(head):
+        return K.FREE
+    if RE_TOP.search(head):
+        return K.KUBECTL_TOP
     if RE_V1_STAT.search(head) or "memory.usage_in_bytes" in head or "memory.limit_in_bytes" in head:
         return K.MEMCG_V1
     if RE_V2_STAT.search(head) or "memory.current" in head or "memory.events" in head:

@@ -107,11 +107,19 @@ def analyze(
         typer.Option("--output", "-o", help="Report file or directory; '-' writes to stdout. Default: a new file in the current directory."),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="A directory of bundles: processes in parallel (default: one per core).")] = None,
 ) -> None:
-    """Analyze a bundle and write a report (exit 0 even when partial, 2 when the input is unreadable)."""
+    """Analyze a bundle and write a report (exit 0 even when partial, 2 when the input is unreadable).
+
+    PATH may be a directory of bundles (archives and bundle folders): each node gets a report in
+    OUT/nodes/ and OUT/fleet.<format> compares them (analyzer/fleet.py).
+    """
+    from analyzer.fleet import analyze_fleet_command
     from analyzer.pipeline import analyze as run_analysis
 
     try:
+        if path.is_dir() and analyze_fleet_command(path, format.value, output, jobs, echo=typer.echo):
+            return
         report = run_analysis(path)
         data = _render(report, format)
     except PodmortemError as err:
@@ -157,12 +165,79 @@ def schema() -> None:
     sys.stdout.buffer.write(orjson.dumps(report_json_schema(), option=orjson.OPT_INDENT_2) + b"\n")
 
 
+@app.command()
+def diff(
+    before: Annotated[Path, typer.Argument(help="The earlier bundle of the node.")],
+    after: Annotated[Path, typer.Argument(help="The later bundle of the same node.")],
+    format: Annotated[Format, typer.Option("--format", "-f", help="Diff format.")] = Format.md,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="File to write; default: stdout.")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """What changed between two bundles of the same node: limits, usage, new incidents, restarts (analyzer/diff.py)."""
+    from analyzer.diff import diff_bundles
+    from reports.diff import render_diff
+
+    try:
+        result = diff_bundles(before, after)
+        data = render_diff(result, format.value)
+    except PodmortemError as err:
+        _fail(str(err))
+    except Exception as err:  # a bug: one line unless --debug
+        if debug:
+            raise
+        _fail(f"internal error ({type(err).__name__}: {err}); rerun with --debug and report it", EXIT_INTERNAL)
+    for warning in result.warnings:
+        typer.echo(f"podmortem: warning: {warning}", err=True)
+    if output in (None, "-"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(output)
+    if not target.parent.is_dir():
+        _fail(f"output directory {target.parent} does not exist")
+    try:
+        write_atomically(target, data)
+    except OSError as err:
+        _fail(f"cannot write the diff to {target}: {err.strerror or err}")
+    typer.echo(f"diff written to {target}")
+
+
+@app.command()
+def redact(
+    path: Annotated[Path, typer.Argument(help="The bundle to redact (any input `analyze` reads).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The new archive (.tar.gz, .tar or .zip by its name).")],
+    hostnames: Annotated[bool, typer.Option("--hostnames", help="Also replace host names with stable pseudonyms (host-1...).")] = False,
+    ips: Annotated[bool, typer.Option("--ips", help="Also replace IP addresses with stable pseudonyms (10.255.0.1...).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Write a copy of a bundle with secrets replaced, using the collector's rules (analyzer/redact.py)."""
+    from analyzer.redact import redact_bundle
+
+    try:
+        result = redact_bundle(path, output, hostnames=hostnames, ips=ips, force=force)
+    except PodmortemError as err:
+        _fail(str(err))
+    except Exception as err:  # a bug: one line unless --debug
+        if debug:
+            raise
+        _fail(f"internal error ({type(err).__name__}: {err}); rerun with --debug and report it", EXIT_INTERNAL)
+    typer.echo(result.summary())
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
 def collect(ctx: typer.Context) -> None:
-    """Run the node collector (the same POSIX-shell script shipped in collectors/node); args pass through."""
+    """Run the node collector (the same POSIX-shell script shipped in collectors/node); args pass through.
+
+    With --cluster: on every selected node through kubectl (analyzer/cluster.py; --cluster --help).
+    """
     from analyzer.collect import run_collector
 
     try:
+        if "--cluster" in ctx.args:
+            from analyzer.cluster import run_cluster_collect
+
+            raise typer.Exit(run_cluster_collect(list(ctx.args), echo=typer.echo))
         code = run_collector(list(ctx.args))
     except PodmortemError as err:
         _fail(str(err))

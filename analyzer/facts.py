@@ -5,6 +5,7 @@ Rules read ``NodeFacts`` only; they never open files. The pipeline fills it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from analyzer.models.common import Evidence
@@ -23,15 +24,22 @@ class NodeFacts:
     cgroups: dict[str, CgroupMemory] = field(default_factory=dict)
     cgroup_samples: dict[int, dict[str, CgroupMemory]] = field(default_factory=dict)
     oom_reports: list[OomReport] = field(default_factory=list)
+    clock_pairs: list[tuple[float, datetime]] = field(default_factory=list)  # (uptime, wall) of kernel lines with both
     kernel_log_files: list[str] = field(default_factory=list)
     manifest: dict[str, Any] | None = None
     # Kubernetes view (issue 5): filled when those parsers ran
     pods: list[Any] = field(default_factory=list)
-    events: list[Any] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)  # Kubernetes events (KubeEvent)
     kubelet_events: list[Any] = field(default_factory=list)
-    runtime_events: list[Any] = field(default_factory=list)
+    runtime_events: list[Any] = field(default_factory=list)  # containerd/cri-o/docker log lines (RuntimeEvent)
     kubelet_config: Any = None
     kubelet_summary: Any = None
     runtime_containers: list[Any] = field(default_factory=list)  # docker inspect (DockerContainer)
     docker_stats: list[Any] = field(default_factory=list)  # docker stats rows (DockerStatsRow)
+    crictl_containers: list[Any] = field(default_factory=list)  # crictl inspect (CriContainer)
+    crictl_stats: list[Any] = field(default_factory=list)  # crictl stats rows (CriStats)
+    crictl_ps: list[Any] = field(default_factory=list)  # crictl ps rows (CriPs)
+    free: Any = None  # `free` output (FreeOutput), when pasted
+    top_rows: list[Any] = field(default_factory=list)  # `kubectl top nodes|pods` rows (TopRow)
+    node_capacity: Any = None  # `kubectl describe node` Capacity/Allocatable memory (NodeCapacity)
     kinds_seen: set[str] = field(default_factory=set)

@@ -12,12 +12,16 @@ from datetime import datetime, timezone
 from importlib import import_module
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from analyzer import __version__
 from analyzer.artifacts import Artifact, ArtifactKind
-from analyzer.bundle import Bundle, Limits, open_bundle
+from analyzer.bundle import Limits, open_bundle
+from analyzer.cgroup_tree import CgroupSnapshots
 from analyzer.facts import NodeFacts
 from analyzer.models.common import Parsed, Problem
 from analyzer.models.kernel import OomReport
+from analyzer.redact import redact_quotes
 from analyzer.models.report import (
     BundleFile,
     BundleInfo,
@@ -28,26 +32,50 @@ from analyzer.models.report import (
     Report,
     TimelineEvent,
 )
-from analyzer.rules.eviction import evictions_from_kubelet_log, node_memory, rank_with_summary
+from analyzer.rules.clock import explain_clock
+from analyzer.rules.eviction import PastedNode, evictions_from_kubelet_log, node_memory, rank_with_summary
 from analyzer.rules.k8s_join import eviction_incidents, join_pods
 from analyzer.rules.number_gaps import containers_table
 from analyzer.rules.oom_victim import explain_oom
+from analyzer.rules.trends import explain_trends, sample_stamps
+from analyzer.rules.runtime_events import join_runtime_and_events, runtime_timeline
 from analyzer.rules.runtime_join import join_docker, join_docker_stats
 
 MAX_WARNINGS = 500  # a bundle of 100,000 junk members must not make a 100,000-line report
 
 
 def analyze(path: Path, limits: Limits | None = None) -> Report:
-    """Read the bundle at ``path`` and explain what happened. Raises InputUnreadable."""
-    bundle = open_bundle(path, limits)
+    """Read the bundle at ``path`` and explain what happened. Raises InputUnreadable.
+
+    Members are parsed as the reader yields them (archive order, read once); what is kept is
+    the parsed facts, the cgroup files (grouped per directory at the end) and the text of known
+    artifacts for quoting cited lines (a big log's text is only its prefiltered lines).
+    """
     facts = NodeFacts()
-    warnings = list(bundle.warnings)
-    statuses: dict[str, BundleFile] = {f.path: f for f in bundle.files}
-    for artifact in bundle.artifacts:
+    parse_warnings: list[BundleWarning] = []
+    quotable: dict[str, tuple[str, list[int] | None]] = {}  # path -> (text, line numbers of a filtered log)
+    stamps: list[Artifact] = []  # --samples times (proc/uptime, taken_at) for rules/trends.py
+    cgroups = CgroupSnapshots()
+
+    def take(artifact: Artifact, entry: BundleFile) -> None:
+        pasted = artifact.kind in PASTE_KINDS and _embedded_outputs(artifact, facts, entry)
+        if artifact.sample is not None and (artifact.kind is ArtifactKind.PROC_UPTIME or artifact.path.endswith("/taken_at")):
+            stamps.append(artifact)
+        if artifact.kind is ArtifactKind.UNKNOWN and not pasted:
+            return
+        quotable[artifact.path] = (artifact.text, artifact.line_numbers)
+        if artifact.kind is ArtifactKind.UNKNOWN:
+            return
         facts.kinds_seen.add(artifact.kind.value)
-        parsed = _parse_artifact(artifact, facts)
-        _record(artifact, parsed, statuses, warnings)
-    _gather_cgroups(bundle, facts, warnings)
+        if artifact.kind in GROUPED_KINDS:
+            _add_cgroup_file(cgroups, artifact, parse_warnings)
+        else:
+            _record(artifact, _parse_artifact(artifact, facts), entry, parse_warnings)
+
+    bundle = open_bundle(path, limits, sink=take)
+    warnings = bundle.warnings + parse_warnings
+    facts.cgroups, facts.cgroup_samples, problems = cgroups.finish()
+    warnings.extend(_as_warnings(problems))
     incidents = _oom_incidents(facts)
     containers = containers_table(facts.cgroups)
     join_docker(incidents, facts.runtime_containers)
@@ -57,13 +85,14 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
     evictions += evictions_from_kubelet_log(facts.kubelet_events, facts.kubelet_config, evictions, len(evictions) + 1)
     rank_with_summary(evictions, facts.kubelet_summary, _unique_pods(facts.pods))
     incidents = incidents + evictions
+    bundle_findings = join_runtime_and_events(incidents, containers, facts)
     report = Report(
         generator=Generator(version=__version__),
         generated_at=datetime.now(timezone.utc),
         bundle=BundleInfo(
             source=bundle.source_name,
             source_kind=bundle.source_kind,
-            files_read=list(statuses.values()),
+            files_read=bundle.files,
             warnings=_capped(warnings),
             host=facts.host,
             kernel=facts.kernel_release,
@@ -73,10 +102,46 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
         containers=containers,
         timeline=_timeline(incidents, facts),
         missing=_missing(facts),
-        node=node_memory(facts.meminfo, facts.cgroups.get("/"), facts.kubelet_config, facts.kubelet_summary),
+        node=node_memory(facts.meminfo, facts.cgroups.get("/"), facts.kubelet_config, facts.kubelet_summary,
+                         facts.kubelet_events, facts.clock.collected_at, pasted=PastedNode(facts.free, facts.top_rows, facts.node_capacity)),
+        findings=bundle_findings,
+        clock=explain_clock(facts.clock.btime, facts.clock.evidence.get("btime"), facts.clock_pairs,
+                            sum(1 for i in incidents if i.kind == "oom_kill" and i.time is None and not i.time_text and i.uptime_s is not None)),
+        trends=explain_trends(facts.cgroup_samples, sample_stamps(stamps), facts.cgroups, facts.clock.btime),
     )
-    report.evidence_lines = quote_evidence(report, bundle.artifacts)
+    report.evidence_lines = quote_evidence(report, quotable)
+    report.bundle.warnings.extend(drop_impossible_numbers(report))
     return report
+
+
+JSON_INT_RANGE = (-(2**63), 2**63 - 1)  # what a JSON consumer (and orjson) takes; no memory counter is beyond it
+
+
+def drop_impossible_numbers(model: BaseModel, where: str = "report") -> list[BundleWarning]:
+    """Set integers beyond the 64-bit range (a corrupt counter, a fuzzed file) to null, saying where.
+
+    >>> from analyzer.models.report import NodeMemory
+    >>> node = NodeMemory(mem_total_bytes=2**80, shmem_bytes=5)
+    >>> [w.message[:40] for w in drop_impossible_numbers(node, "node")], node.mem_total_bytes, node.shmem_bytes
+    (['node.mem_total_bytes: 120892581961462917'], None, 5)
+    """
+    warnings: list[BundleWarning] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        path = f"{where}.{name}"
+        if isinstance(value, int) and not isinstance(value, bool) and not JSON_INT_RANGE[0] <= value <= JSON_INT_RANGE[1]:
+            setattr(model, name, None)
+            warnings.append(BundleWarning(message=f"{path}: {value} is beyond any real counter (a corrupt or edited file?); shown as unknown"))
+        elif isinstance(value, BaseModel):
+            warnings.extend(drop_impossible_numbers(value, path))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    warnings.extend(drop_impossible_numbers(item, f"{path}[{i}]"))
+        elif isinstance(value, dict):
+            for key in [k for k, v in value.items() if isinstance(v, int) and not JSON_INT_RANGE[0] <= v <= JSON_INT_RANGE[1]]:
+                warnings.append(BundleWarning(message=f"{path}[{key}]: {value.pop(key)} is beyond any real counter; left out"))
+    return warnings
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -85,9 +150,10 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
 def _parse_kernel_log(artifact: Artifact, facts: NodeFacts) -> Parsed:
     from analyzer.parsers import kernel_log
 
-    parsed = kernel_log.parse(artifact.text, artifact.path)
+    parsed = kernel_log.parse(artifact.text, artifact.path, artifact.line_numbers)
     if parsed.value is not None:
         facts.oom_reports.extend(parsed.value.ooms)
+        facts.clock_pairs.extend(parsed.value.clock_pairs)
         facts.kernel_log_files.append(artifact.path)
         if parsed.value.kernel_version and facts.kernel_release is None:
             facts.kernel_release = parsed.value.kernel_version
@@ -140,7 +206,7 @@ def _parse_manifest(artifact: Artifact, facts: NodeFacts) -> Parsed:
         return Parsed(status="unrecognised", problems=[Problem(message=f"manifest.json is not valid JSON: {err}")])
     if not isinstance(manifest, dict):
         return Parsed(status="unrecognised", problems=[Problem(message="manifest.json is not a JSON object")])
-    facts.manifest = manifest
+    facts.manifest = {k: v for k, v in manifest.items() if k != "files"}  # the file list (one entry per member) is not kept
     facts.host = facts.host or _str(manifest.get("hostname"))
     facts.kernel_release = facts.kernel_release or _str(manifest.get("kernel"))
     collected = _str(manifest.get("wall_time") or manifest.get("started_at"))
@@ -149,7 +215,27 @@ def _parse_manifest(artifact: Artifact, facts: NodeFacts) -> Parsed:
             facts.clock.collected_at = datetime.fromisoformat(collected.replace("Z", "+00:00"))
         except ValueError:
             pass
-    return Parsed(value=manifest, status="complete")
+    return Parsed(value=facts.manifest, status="complete", problems=_collector_step_problems(manifest, artifact))
+
+
+def _collector_step_problems(manifest: dict, artifact: Artifact) -> list[Problem]:
+    """Collector steps that timed out or failed: why an output is missing or cut (a hung kubectl, no docker)."""
+    from analyzer.models.common import Evidence
+
+    steps = manifest.get("steps")
+    problems = []
+    for step in steps if isinstance(steps, list) else []:
+        if not isinstance(step, dict):
+            continue
+        name, error = _str(step.get("name")) or "?", _str(step.get("error"))
+        exit_status = str(step.get("exit_status", "0"))
+        at = artifact.text.find(f'"name": "{name}"')
+        where = Evidence(file=artifact.path, line=artifact.text.count("\n", 0, at) + 1 if at >= 0 else None)
+        if step.get("timed_out") is True:
+            problems.append(Problem(message=f"collector step {name} timed out after {step.get('duration_s')} s: its output is cut or missing", evidence=where))
+        elif exit_status not in ("0", ""):
+            problems.append(Problem(message=f"collector step {name} failed (exit {exit_status})" + (f": {error[:200]}" if error else ""), evidence=where))
+    return problems
 
 
 def _parse_kubelet_config(artifact: Artifact, facts: NodeFacts) -> Parsed:
@@ -166,11 +252,67 @@ def _extend(attribute: str, parser: str) -> Callable[[Artifact, NodeFacts], Pars
     module_name, _, function = parser.rpartition(".")
 
     def step(artifact: Artifact, facts: NodeFacts) -> Parsed:
-        parsed = getattr(import_module(module_name), function)(artifact.text, artifact.path)
+        parse = getattr(import_module(module_name), function)
+        if artifact.line_numbers is not None:  # a big log's prefiltered lines: the parser numbers them
+            parsed = parse(artifact.text, artifact.path, line_numbers=artifact.line_numbers)
+        else:
+            parsed = parse(artifact.text, artifact.path)
         getattr(facts, attribute).extend(parsed.value or [])
         return parsed
 
     return step
+
+
+def _set(attribute: str, parser: str) -> Callable[[Artifact, NodeFacts], Parsed]:
+    """A step that runs ``module.function`` (text, source) and keeps the first value it found in a NodeFacts field."""
+    module_name, _, function = parser.rpartition(".")
+
+    def step(artifact: Artifact, facts: NodeFacts) -> Parsed:
+        parsed = getattr(import_module(module_name), function)(artifact.text, artifact.path)
+        if parsed.value is not None and getattr(facts, attribute) is None:
+            setattr(facts, attribute, parsed.value)
+        return parsed
+
+    return step
+
+
+# Pastes hold several commands' output in one file (describe pod, then `kubectl top nodes`, then `free -h`):
+# these kinds, and files of no known kind, are also searched for the outputs below.
+PASTE_KINDS = {ArtifactKind.DESCRIBE_POD, ArtifactKind.DESCRIBE_NODE, ArtifactKind.EVENTS, ArtifactKind.UNKNOWN}
+EMBEDDED = (
+    ("buff/cache", ArtifactKind.FREE, "free output"),
+    ("MEMORY(bytes)", ArtifactKind.KUBECTL_TOP, "kubectl top table"),
+    ("Allocatable:", ArtifactKind.DESCRIBE_NODE, "node capacity"),
+)
+
+
+def _embedded_outputs(artifact: Artifact, facts: NodeFacts, entry: BundleFile) -> bool:
+    """Run the parsers of other commands' output found inside a paste; say in the file's note what was read."""
+    found = []
+    for marker, kind, label in EMBEDDED:
+        if kind is artifact.kind or marker not in artifact.text:
+            continue
+        step = _set("node_capacity", "analyzer.parsers.describe_node.parse") if kind is ArtifactKind.DESCRIBE_NODE else PARSERS[kind]
+        parsed = _parse_with(step, artifact, facts)
+        if parsed is not None and parsed.ok:
+            found.append(label)
+    if found:
+        entry.note = "; ".join(filter(None, [entry.note, "also read: " + ", ".join(found)]))
+        if artifact.kind is ArtifactKind.UNKNOWN:
+            entry.status = "parsed"
+    return bool(found)
+
+
+def _also(step: Callable[[Artifact, NodeFacts], Parsed], extra: Callable[[Artifact, NodeFacts], Parsed]) -> Callable[[Artifact, NodeFacts], Parsed]:
+    """``step``, then ``extra`` on the same artifact for what it also holds (describe's Events: section);
+    the file's status and problems are ``step``'s."""
+
+    def both(artifact: Artifact, facts: NodeFacts) -> Parsed:
+        parsed = step(artifact, facts)
+        extra(artifact, facts)
+        return parsed
+
+    return both
 
 
 def _parse_kubelet_summary(artifact: Artifact, facts: NodeFacts) -> Parsed:
@@ -199,9 +341,17 @@ PARSERS: dict[ArtifactKind, Callable[[Artifact, NodeFacts], Parsed]] = {
     ArtifactKind.KUBELET_LOG: _extend("kubelet_events", "analyzer.parsers.kubelet_log.parse"),
     ArtifactKind.POD_JSON: _extend("pods", "analyzer.parsers.pod_json.parse"),
     ArtifactKind.KUBELET_PODS: _extend("pods", "analyzer.parsers.pod_json.parse"),
-    ArtifactKind.DESCRIBE_POD: _extend("pods", "analyzer.parsers.describe.parse"),
+    ArtifactKind.DESCRIBE_POD: _also(_extend("pods", "analyzer.parsers.describe.parse"), _extend("events", "analyzer.parsers.events.parse")),
     ArtifactKind.DOCKER_INSPECT: _extend("runtime_containers", "analyzer.parsers.docker.parse_inspect"),
     ArtifactKind.DOCKER_STATS: _extend("docker_stats", "analyzer.parsers.docker.parse_stats"),
+    ArtifactKind.EVENTS: _extend("events", "analyzer.parsers.events.parse"),
+    ArtifactKind.DESCRIBE_NODE: _also(_extend("events", "analyzer.parsers.events.parse"), _set("node_capacity", "analyzer.parsers.describe_node.parse")),
+    ArtifactKind.FREE: _set("free", "analyzer.parsers.free.parse"),
+    ArtifactKind.KUBECTL_TOP: _extend("top_rows", "analyzer.parsers.kubectl_top.parse"),
+    ArtifactKind.RUNTIME_LOG: _extend("runtime_events", "analyzer.parsers.runtime_log.parse"),
+    ArtifactKind.CRICTL_INSPECT: _extend("crictl_containers", "analyzer.parsers.crictl.parse_inspect"),
+    ArtifactKind.CRICTL_STATS: _extend("crictl_stats", "analyzer.parsers.crictl.parse_stats"),
+    ArtifactKind.CRICTL_PS: _extend("crictl_ps", "analyzer.parsers.crictl.parse_ps"),
 }
 # cgroup files are parsed together by analyzer.cgroup_tree (one CgroupMemory per directory)
 GROUPED_KINDS = {ArtifactKind.MEMCG_V1, ArtifactKind.MEMCG_V2, ArtifactKind.CGROUP_PROCS}
@@ -211,6 +361,10 @@ def _parse_artifact(artifact: Artifact, facts: NodeFacts) -> Parsed | None:
     parser = PARSERS.get(artifact.kind)
     if parser is None:
         return None
+    return _parse_with(parser, artifact, facts)
+
+
+def _parse_with(parser: Callable[[Artifact, NodeFacts], Parsed], artifact: Artifact, facts: NodeFacts) -> Parsed:
     try:
         return parser(artifact, facts)
     except Exception as err:  # a parser bug must not cost the rest of the bundle
@@ -226,17 +380,21 @@ def _first_evidence(parsed: Parsed, artifact: Artifact):
     return Evidence(file=artifact.path, line=1)
 
 
-def _record(artifact: Artifact, parsed: Parsed | None, statuses: dict[str, BundleFile], warnings: list[BundleWarning]) -> None:
-    entry = statuses.get(artifact.path)
-    if entry is None:
-        entry = BundleFile(path=artifact.path, kind=artifact.kind.value, size_bytes=artifact.size, status="parsed")
-        statuses[artifact.path] = entry
-    entry.kind = artifact.kind.value
+NO_DATA_CHARS = 80  # an unrecognised file shorter than this holds no data: it is not worth a warning
+
+
+def _record(artifact: Artifact, parsed: Parsed | None, entry: BundleFile, warnings: list[BundleWarning]) -> None:
+    if artifact.notes:
+        entry.note = "; ".join(filter(None, [entry.note, *artifact.notes]))
     if parsed is None:
         if artifact.kind not in GROUPED_KINDS:
             entry.status = "ignored" if artifact.kind is ArtifactKind.UNKNOWN else "parsed"
             if artifact.kind is not ArtifactKind.UNKNOWN:
                 entry.note = entry.note or "kept; no parser for this kind yet"
+        return
+    if parsed.status == "unrecognised" and not parsed.value and len(artifact.text.strip()) < NO_DATA_CHARS:
+        # an empty output, or a one-line "No journal files were found.": nothing to read, nothing to warn about
+        entry.status, entry.note = "ignored", f"no data ({artifact.text.strip()[:60]!r})" if artifact.text.strip() else "empty"
         return
     entry.status = {"complete": "parsed", "partial": "partial", "unrecognised": "unrecognised"}[parsed.status]
     warnings.extend(_as_warnings(parsed.problems, default_file=artifact.path))
@@ -249,19 +407,11 @@ def _as_warnings(problems: list[Problem], default_file: str | None = None) -> li
     ]
 
 
-def _gather_cgroups(bundle: Bundle, facts: NodeFacts, warnings: list[BundleWarning]) -> None:
-    from analyzer import cgroup_tree
-
-    files = [a for a in bundle.artifacts if a.kind in GROUPED_KINDS]
-    if not files:
-        return
+def _add_cgroup_file(cgroups: CgroupSnapshots, artifact: Artifact, warnings: list[BundleWarning]) -> None:
     try:
-        facts.cgroups, problems = cgroup_tree.build_cgroups(a for a in files if a.sample is None)
-        facts.cgroup_samples = cgroup_tree.build_cgroup_samples(a for a in files if a.sample is not None)
-    except Exception as err:
-        warnings.append(BundleWarning(message=f"internal error reading cgroup files: {type(err).__name__}: {err}"))
-        return
-    warnings.extend(_as_warnings(problems))
+        cgroups.add(artifact)
+    except Exception as err:  # a bug in a cgroup parser must not cost the rest of the bundle
+        warnings.append(BundleWarning(message=f"internal error reading a cgroup file: {type(err).__name__}: {err}", file=artifact.path))
 
 
 def _unique_pods(pods: list) -> list:
@@ -291,30 +441,37 @@ MAX_QUOTED_LINE = 400
 def _cited(report: Report) -> set[tuple[str, int]]:
     """Every (file, line) the report cites: incidents, findings, tasks, containers, timeline."""
     evidence = [ev for event in report.timeline for ev in (event.evidence,)]
+    evidence.extend(ev for finding in report.findings for ev in finding.evidence)
     if report.node is not None:
         evidence.extend(report.node.evidence)
         evidence.extend(ev for finding in report.node.findings for ev in finding.evidence)
-    for item in [*report.incidents, *report.containers]:
+    for item in [*report.incidents, *report.containers, *report.trends]:
         evidence.extend(item.evidence)
         evidence.extend(ev for finding in item.findings for ev in finding.evidence)
         evidence.extend(task.evidence for task in getattr(item, "tasks", []))
     return {(ev.file, ev.line) for ev in evidence if ev is not None and ev.line is not None}
 
 
-def quote_evidence(report: Report, artifacts: list[Artifact]) -> dict[str, str]:
+def quote_evidence(report: Report, quotable: dict[str, tuple[str, list[int] | None]]) -> dict[str, str]:
     """The text of every cited bundle line, so a report can quote what each number rests on."""
     wanted: dict[str, set[int]] = {}
     for file, line in _cited(report):
         wanted.setdefault(file, set()).add(line)
     quotes: dict[str, str] = {}
-    for artifact in artifacts:
-        lines = wanted.get(artifact.path)
-        if not lines:
+    for path, lines in wanted.items():
+        if path not in quotable:
             continue
-        last = max(lines)
-        for number, text in enumerate(artifact.text.split("\n", last)[:last], start=1):
-            if number in lines:
-                quotes[f"{artifact.path}:{number}"] = text[:MAX_QUOTED_LINE]
+        text, line_numbers = quotable[path]
+        if line_numbers is not None:  # a prefiltered big log: its kept lines and their numbers
+            numbered = zip(line_numbers, text.split("\n"))
+        else:
+            last = max(lines)
+            numbered = enumerate(text.split("\n", last)[:last], start=1)
+        numbered = list(numbered)
+        cited = [index for index, (number, _) in enumerate(numbered) if number in lines]
+        # quoted through the redaction rules (analyzer/redact.py): a cited line may hold an env value
+        for index, quoted in redact_quotes([line for _, line in numbered], cited).items():
+            quotes[f"{path}:{numbered[index][0]}"] = quoted[:MAX_QUOTED_LINE]
     return dict(sorted(quotes.items()))
 
 
@@ -382,7 +539,7 @@ def _timeline(incidents: list, facts: NodeFacts) -> list[TimelineEvent]:
     """Kernel kills, the runtime's and Kubernetes' record of them, and the kubelet's eviction steps."""
     events = []
     for i in incidents:
-        events.append(TimelineEvent(time=i.time, uptime_s=getattr(i, "uptime_s", None),
+        events.append(TimelineEvent(time=i.time, uptime_s=getattr(i, "uptime_s", None), time_source=getattr(i, "time_source", None),
                                     source="kernel" if i.kind == "oom_kill" else "kubernetes",
                                     text=i.summary, incident_id=i.id, evidence=i.evidence[0] if i.evidence else None))
         runtime = getattr(i, "runtime_status", None)
@@ -397,6 +554,7 @@ def _timeline(incidents: list, facts: NodeFacts) -> list[TimelineEvent]:
     for e in facts.kubelet_events:
         if e.kind in ("attempting_reclaim", "must_evict", "pods_ranked", "evicted", "eviction_failed", "critical_pod"):
             events.append(TimelineEvent(time=e.time, source="kubelet", text=e.message[:300], evidence=e.evidence))
+    events.extend(runtime_timeline(incidents, facts))
     return sorted(events, key=lambda e: (e.time is None, e.time.timestamp() if e.time else 0, e.uptime_s or 0))
 
 

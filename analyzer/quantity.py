@@ -24,7 +24,7 @@ def parse_quantity(text: object) -> int | None:
     (0, None, None)
     """
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return int(text)
+        return int(text) if text == text and abs(text) != float("inf") else None  # YAML .inf/.nan are floats int() refuses
     if not isinstance(text, str):
         return None
     match = RE_QUANTITY.match(text)

@@ -13,7 +13,7 @@ import jinja2
 from analyzer.models.common import Evidence
 from analyzer.models.report import Report
 from analyzer.units import fmt_bytes
-from reports.svg import COLORS, ROWS, timeline_axis
+from reports.svg import COLORS, ROWS, timeline_axis, trend_chart
 from reports.text import visible
 
 RE_SLUG = re.compile(r"[^A-Za-z0-9]+")
@@ -58,7 +58,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(visible=visible, human=fmt_bytes, size_title=size_title, anchor=anchor)
-    env.globals.update(composition=composition, CSP=CSP, timeline_axis=timeline_axis, ROWS=ROWS, COLORS=COLORS)
+    env.globals.update(composition=composition, CSP=CSP, timeline_axis=timeline_axis, trend_chart=trend_chart, ROWS=ROWS, COLORS=COLORS)
     return env
 
 

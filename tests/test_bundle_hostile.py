@@ -19,23 +19,7 @@ from analyzer.artifacts import ArtifactKind
 from analyzer.bundle import Limits, open_bundle
 from analyzer.errors import InputUnreadable
 from analyzer.pipeline import analyze
-
-OOM_LINE = b"[ 5.000001] Memory cgroup out of memory: Killed process 4242 (eater) total-vm:1024kB, anon-rss:512kB, file-rss:0kB, shmem-rss:0kB\n"
-
-
-def add(tar: tarfile.TarFile, name: str, data: bytes = b"", **attrs) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    for key, value in attrs.items():
-        setattr(info, key, value)
-    tar.addfile(info, io.BytesIO(data) if data else None)
-
-
-def make_tar(path: Path, members, mode: str = "w:gz") -> Path:
-    with tarfile.open(path, mode) as tar:
-        for member in members:
-            add(tar, *member[:2], **(member[2] if len(member) > 2 else {}))
-    return path
+from tests.hostile_builders import OOM_LINE, add, make_tar
 
 
 @pytest.mark.parametrize(

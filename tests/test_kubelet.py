@@ -98,3 +98,48 @@ def test_eviction_ranking_follows_the_kubelet_order(tmp_path):
     assert (incident.threshold_bytes, incident.observed_bytes) == (100 * Mi, 81920 * Ki)
     finding = next(f for f in incident.findings if f.code == "eviction_ranking_recomputed")
     assert finding.severity == "info" and "shop/big comes first" in finding.message
+
+
+def _lab_with(tmp_path, files: dict[str, str]):
+    """The real lab bundle, extracted, with extra files under commands/ (each test says how they were made)."""
+    from tests.conftest import extract_bundle
+
+    top = extract_bundle(FIXTURES / "lab" / "lab-oom-128mi.tar.gz", tmp_path / "b")
+    for name, text in files.items():
+        (top / "commands" / name).write_text(text)
+    return tmp_path / "b"
+
+
+def test_recomputed_memory_available_agrees_with_the_kubelets_own_numbers(tmp_path):
+    """HAND-WRITTEN /stats/summary and a kubelet observation line at the lab's collection time, holding the value
+    the bundle's own counters give (minus 8 MiB: a sample moments apart): the report says they agree."""
+    import json
+
+    plain = analyze(FIXTURES / "lab" / "lab-oom-128mi.tar.gz")
+    recomputed, total = plain.node.kubelet_memory_available_bytes, plain.node.mem_total_bytes
+    at = plain.bundle.collected_at
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S+0000")
+    klog = at.strftime("I%m%d %H:%M:%S.000000")
+    summary = {"node": {"memory": {"availableBytes": recomputed - 8 * Mi, "workingSetBytes": total - recomputed}}, "pods": []}
+    observation = (f"{stamp} vm kubelet[812]: {klog}     812 helpers.go:814] \"eviction manager: observations: signal=memory.available, "
+                   f"available: {(recomputed - 8 * Mi) // Ki}Ki, capacity: {total // Ki}Ki, time: {at}\"\n")
+    report = analyze(_lab_with(tmp_path, {"kubelet-stats-summary.json": json.dumps(summary),
+                                          "journalctl-u-kubelet.txt": observation}))
+    node = report.node
+    assert node.kubelet_logged_memory_available_bytes == recomputed - 8 * Mi
+    assert node.kubelet_logged_at == at.replace(microsecond=0)
+    check = next(f for f in node.findings if f.code == "memory_available_cross_check")
+    assert check.severity == "info" and check.message.count("they agree") == 2, check.message
+    assert any(e.file.endswith("journalctl-u-kubelet.txt") for e in check.evidence)
+
+
+def test_a_kubelet_log_of_another_node_is_called_out(tmp_path, corpus_dir):
+    """The real k8s#107024 observations (a 63 GiB node, Dec 2021) put beside the lab bundle (a different machine):
+    the logged capacity is not the bundle's MemTotal, and the time is far from collection."""
+    text = (corpus_dir / "k8s" / "kubelet-eviction-log-k8s107024-observations.log").read_text()
+    report = analyze(_lab_with(tmp_path, {"journalctl-u-kubelet.txt": text}))
+    node = report.node
+    assert node.kubelet_logged_memory_available_bytes == 60329376 * Ki
+    assert node.kubelet_logged_capacity_bytes == 65973468 * Ki
+    check = next(f for f in node.findings if f.code == "memory_available_cross_check")
+    assert check.severity == "warning" and "another node's log" in check.message

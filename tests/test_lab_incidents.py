@@ -200,3 +200,22 @@ def test_kubepods_limit_kills_besteffort_before_burstable(shell, outdir):
     points = {t["pid"]: t["points"] for t in incident["tasks"]}
     assert points[idle.pid] > points[grower.pid], "oom_score_adj 1000 outweighs the grower's larger rss"
     assert any(f["code"] == "victim_highest_points" for f in incident["findings"])
+
+
+@pytest.mark.parametrize("prefix, runtime", [("cri-containerd", "containerd"), ("crio", "cri-o")])
+def test_systemd_driver_paths_are_read_back(prefix, runtime, outdir):
+    """(g) the systemd cgroup driver's names on the real kernel: pod slice with an escaped UID, a containerd
+    or CRI-O scope per container; the report gives back the UID with dashes, the container id and runtime."""
+    with lab() as session:
+        pod = session.pod(container_limits=(96 * MiB,), driver="systemd", scope_prefix=prefix)
+        (container,) = pod.containers
+        proc = session.start(container, eater())
+        assert proc.wait(timeout=60) == -9
+        report = collect_and_analyze(SHELLS[-1], outdir)
+    (incident,) = incidents_of(report, pod.uid)
+    assert incident["memcg"]["oom_memcg"] == container.path and container.path.endswith(f"{prefix}-{container.cid}.scope")
+    assert "_" in incident["memcg"]["oom_memcg"] and "-" in incident["pod"]["uid"], "the kernel prints the escaped UID"
+    assert (incident["container"]["id"], incident["container"]["runtime"]) == (container.cid, runtime)
+    assert (incident["scope"], incident["memcg"]["limit_bytes"], incident["victim"]["pid"]) == ("container", 96 * MiB, proc.pid)
+    (row,) = [c for c in report["containers"] if c["container_id"] == container.cid]
+    assert row["pod_uid"] == pod.uid and row["limit_bytes"] == 96 * MiB

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -49,7 +49,7 @@ class Parsed(BaseModel, Generic[T]):
 
     value: T | None = None
     status: ParseStatus = "complete"
-    problems: list[Problem] = []
+    problems: list[Problem] = Field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from analyzer.models.common import Evidence
 
@@ -27,7 +27,7 @@ class ContainerInfo(BaseModel):
     last_started_at: datetime | None = None
     last_finished_at: datetime | None = None
     is_init: bool = False
-    evidence: dict[str, Evidence] = {}
+    evidence: dict[str, Evidence] = Field(default_factory=dict)
 
 
 class PodInfo(BaseModel):
@@ -45,8 +45,8 @@ class PodInfo(BaseModel):
     owner_name: str | None = None
     start_time: datetime | None = None
     disruption_message: str | None = None  # DisruptionTarget condition message (newer kubelets)
-    containers: list[ContainerInfo] = []
-    evidence: dict[str, Evidence] = {}
+    containers: list[ContainerInfo] = Field(default_factory=list)
+    evidence: dict[str, Evidence] = Field(default_factory=dict)
 
     @property
     def ref(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from analyzer.models.common import Evidence
 
@@ -36,12 +36,12 @@ class CgroupMemory(BaseModel):
     under_oom: bool | None = None
     oom_kill: int | None = None  # v1 oom_control oom_kill / v2 memory.events oom_kill
     oom_group: bool | None = None  # v2 memory.oom.group
-    stat: dict[str, int] = {}  # memory.stat; v1 keeps local and total_* keys as written
-    events: dict[str, int] = {}  # v2 memory.events
-    events_local: dict[str, int] = {}
-    pressure: dict[str, dict[str, float]] = {}  # memory.pressure {"some": {"avg10": .., "total": ..}}
-    procs: list[int] = []
-    evidence: dict[str, Evidence] = {}  # file name ("memory.stat", "memory.max", ...) -> evidence; stat keys as "stat:<key>"
+    stat: dict[str, int] = Field(default_factory=dict)  # memory.stat; v1 keeps local and total_* keys as written
+    events: dict[str, int] = Field(default_factory=dict)  # v2 memory.events
+    events_local: dict[str, int] = Field(default_factory=dict)
+    pressure: dict[str, dict[str, float]] = Field(default_factory=dict)  # memory.pressure {"some": {"avg10": .., "total": ..}}
+    procs: list[int] = Field(default_factory=list)
+    evidence: dict[str, Evidence] = Field(default_factory=dict)  # file name ("memory.stat", "memory.max", ...) -> evidence; stat keys as "stat:<key>"
 
     def stat_value(self, key: str) -> int | None:
         """The hierarchical value of a memory.stat key: v1 ``total_<key>`` if present, else ``<key>``.
@@ -59,8 +59,8 @@ class CgroupMemory(BaseModel):
 class MemInfo(BaseModel):
     """/proc/meminfo in bytes, keys as printed (``MemTotal``, ``MemAvailable``, ``Shmem``, ...)."""
 
-    values: dict[str, int] = {}
-    evidence: dict[str, Evidence] = {}
+    values: dict[str, int] = Field(default_factory=dict)
+    evidence: dict[str, Evidence] = Field(default_factory=dict)
 
 
 class NodeClock(BaseModel):
@@ -69,4 +69,4 @@ class NodeClock(BaseModel):
     btime: datetime | None = None  # /proc/stat btime (UTC)
     uptime_s: float | None = None  # /proc/uptime first field at collection
     collected_at: datetime | None = None
-    evidence: dict[str, Evidence] = {}
+    evidence: dict[str, Evidence] = Field(default_factory=dict)

@@ -208,12 +208,26 @@ class ContainerUsage(BaseModel):
     shmem_bytes: int | None = None
     docker_stats_bytes: DockerStatsBytes | None = None
     docker_stats_observed_bytes: int | None = None  # what `docker stats` in the bundle showed
+    crictl_stats_observed_bytes: int | None = None  # what `crictl stats` in the bundle showed (CRI workingSetBytes)
     findings: list[Finding] = []
+    evidence: list[Evidence] = []
+
+
+class ClockCheck(BaseModel):
+    """How the kernel's times were obtained and how exact they are (analyzer/rules/clock.py)."""
+
+    btime: datetime | None = None  # /proc/stat btime: the wall time of boot
+    conversion: str | None = None  # "btime+uptime", or None when uptimes could not be converted
+    pairs_compared: int = 0  # kernel lines carrying both a syslog/journal wall stamp and the kernel uptime
+    median_offset_s: float | None = None  # their wall stamp minus btime + uptime
+    max_offset_s: float | None = None
+    statement: str = ""
     evidence: list[Evidence] = []
 
 
 class TimelineEvent(BaseModel):
     time: datetime | None = None
+    time_source: str | None = None  # how ``time`` was obtained: see the incident's time_source
     uptime_s: float | None = None
     source: str  # "kernel", "kubelet", "runtime", "kubernetes"
     text: str
@@ -234,6 +248,13 @@ class NodeMemory(BaseModel):
     summary_memory_available_bytes: int | None = None  # what the kubelet's /stats/summary said (node.memory.availableBytes)
     eviction_threshold_bytes: int | None = None  # evictionHard memory.available (configured or default)
     eviction_threshold_defaulted: bool | None = None
+    working_set_source: str | None = None  # "root_cgroup" (the bundle's cgroup files) or "kubectl_top" (a pasted table)
+    allocatable_bytes: int | None = None  # the node's allocatable memory (kubectl describe node), when pasted
+    values_approximate: bool = False  # read from `free -h`: rounded to two or three digits
+    kubelet_logged_memory_available_bytes: int | None = None  # the kubelet's last logged observation of memory.available
+    kubelet_logged_capacity_bytes: int | None = None  # the capacity that observation was against
+    kubelet_logged_at: datetime | None = None  # when the kubelet logged it
+    kubelet_logged_at_text: str | None = None  # the klog stamp, when it has no year
     findings: list[Finding] = []
     evidence: list[Evidence] = []
 
@@ -244,6 +265,36 @@ class MissingArtifact(BaseModel):
     what: str
     why: str
     how: str
+
+
+class TrendSample(BaseModel):
+    """One --samples snapshot of a container: its time and its counters (memory.stat, usage)."""
+
+    at: datetime | None = None  # wall time of the sample, when the bundle tells
+    t_s: float  # seconds since the container's first sample
+    usage_bytes: int | None = None
+    anon_bytes: int | None = None  # v1 total_rss / v2 anon
+    cache_bytes: int | None = None  # v1 total_cache / v2 file (page cache, shmem included)
+
+
+class ContainerTrend(BaseModel):
+    """Growth of one container over the collector's --samples (analyzer/rules/trends.py)."""
+
+    cgroup: str
+    pod_uid: str | None = None
+    container_id: str | None = None
+    samples: list[TrendSample] = []
+    time_source: str | None = None  # "uptime" (the sample's /proc/uptime) or "taken_at" (whole seconds)
+    anon_bytes_per_s: float | None = None  # least-squares slope over the samples
+    cache_bytes_per_s: float | None = None
+    usage_bytes_per_s: float | None = None
+    anon_fit_r2: float | None = None  # how straight the anon line is (1.0: a perfect line)
+    cache_fit_r2: float | None = None
+    limit_bytes: int | None = None
+    seconds_to_limit: float | None = None  # anon at its slope reaches the limit, from the last sample
+    projected_limit_at: datetime | None = None
+    findings: list[Finding] = []
+    evidence: list[Evidence] = []
 
 
 class Generator(BaseModel):
@@ -263,4 +314,7 @@ class Report(BaseModel):
     timeline: list[TimelineEvent] = []
     missing: list[MissingArtifact] = []
     node: NodeMemory | None = None
-    evidence_lines: dict[str, str] = {}  # "file:line" -> the cited bundle line, quoted as read (capped)
+    clock: ClockCheck | None = None  # how exact the kernel times on the timeline are
+    findings: list[Finding] = []  # about the bundle as a whole, not one incident or container (runtime bugs, unmatched events)
+    trends: list[ContainerTrend] = []  # growth per container over the collector's --samples
+    evidence_lines: dict[str, str] = {}  # "file:line" -> the cited bundle line as read, secrets masked by the redaction rules (capped)

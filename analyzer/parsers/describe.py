@@ -34,27 +34,32 @@ from email.utils import parsedate_to_datetime
 
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.models.k8s import ContainerInfo, PodInfo
-from analyzer.parsers.pod_json import split_container_id
+from analyzer.parsers.pod_json import qos_class, split_container_id
 from analyzer.quantity import parse_quantity
 
-RE_FIELD = re.compile(r"^(?P<indent>[ \t]*)(?P<key>[A-Z][A-Za-z ()/]*?):[ \t]*(?P<value>.*?)\s*$")
+# value taken whole and right-stripped in code: ``(?P<value>.*?)\s*$`` backtracks quadratically on long runs of spaces
+RE_FIELD = re.compile(r"^(?P<indent>[ \t]*)(?P<key>[A-Z][A-Za-z ()/]*?):[ \t]*(?P<value>.*)$")
 RE_CONTAINER_NAME = re.compile(r"^(?P<indent>[ \t]{1,4})(?P<name>[a-z0-9][-a-z0-9.]*):\s*$")
 RE_RESOURCE = re.compile(r"^[ \t]+(?P<key>memory|cpu|ephemeral-storage):\s*(?P<value>\S+)")
 POD_KEYS = {"Name", "Namespace", "Priority", "Priority Class Name", "Node", "Start Time", "Status", "Reason", "Message", "QoS Class", "Controlled By"}
 SECTION_ENDS = {"Conditions", "Volumes", "QoS Class", "Node-Selectors", "Tolerations", "Events"}
+# the command line a paste often keeps: `kubectl -n shop describe pod cart-7d9f` (any flag order)
+RE_DESCRIBE_CMD = re.compile(r"kubectl\b(?P<args>[^\n]*?)\bdescribe\s+(?:pods?|po)(?:/|\s+)(?P<rest>[^\n]*)")
+RE_NAMESPACE_FLAG = re.compile(r"(?:-n\s*|--namespace[=\s]+)(?P<ns>[a-z0-9][-a-z0-9]*)")
+RE_POD_NAME_ARG = re.compile(r"(?:^|\s)(?P<name>[a-z0-9][-a-z0-9.]*[a-z0-9])(?=\s|$|\*)")
 
 
 def _time(text: str) -> datetime | None:
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: a year past C int
         return None
     return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def _int(text: str) -> int | None:
     text = text.strip()
-    return int(text) if text.lstrip("-").isdigit() else None
+    return int(text) if re.fullmatch(r"-?\d{1,25}", text) else None  # not isdigit(): "²" is a digit int() refuses
 
 
 class _Reader:
@@ -67,6 +72,27 @@ class _Reader:
         self.resources: str | None = None  # "limits" / "requests"
         self.in_containers = False
         self.last_key: str | None = None
+        self.command: tuple[str | None, str | None, int] | None = None  # (namespace, pod name, line) of a pasted command
+
+    def remember_command(self, no: int, raw: str) -> bool:
+        match = RE_DESCRIBE_CMD.search(raw)
+        if match is None:
+            return False
+        namespace = RE_NAMESPACE_FLAG.search(match["args"] + " " + match["rest"])
+        rest = RE_NAMESPACE_FLAG.sub(" ", match["rest"])
+        name = RE_POD_NAME_ARG.search(rest)
+        self.command = (namespace["ns"] if namespace else None, name["name"] if name else None, no)
+        return True
+
+    def name_fragment(self, pods: list[PodInfo]) -> None:
+        """A fragment without a Name: line takes the pod named on the pasted describe command line."""
+        unnamed = [p for p in pods if p.name is None]
+        if self.command is None or self.command[1] is None or len(unnamed) != 1:
+            return
+        namespace, name, no = self.command
+        pod = unnamed[0]
+        pod.name, pod.namespace = name, pod.namespace or namespace
+        pod.evidence["name"] = self.ev(no)
 
     def ev(self, no: int) -> Evidence:
         return Evidence(file=self.source, line=no)
@@ -89,6 +115,8 @@ class _Reader:
         if not raw.strip():
             self.resources = None
             return
+        if "describe" in raw and self.remember_command(no, raw):
+            return
         if self.resources:
             res = RE_RESOURCE.match(raw)
             if res is not None:
@@ -110,7 +138,7 @@ class _Reader:
             self.continuation(raw)
             return
         indent = len(field.group("indent").expandtabs(4))
-        key, value = field.group("key").strip(), field.group("value")
+        key, value = field.group("key").strip(), field.group("value").rstrip()
         self.last_key = key
         if indent == 0:
             self.top_level(no, key, value)
@@ -136,7 +164,9 @@ class _Reader:
         attr = {"Name": "name", "Namespace": "namespace", "Node": "node_name", "Status": "phase", "Reason": "reason",
                 "Message": "message", "QoS Class": "qos", "Priority Class Name": "priority_class"}.get(key)
         if attr is not None:
-            setattr(pod, attr, value.split("/")[0] if key == "Node" else value)
+            if key == "Message":
+                value = value.strip("*").rstrip()  # markdown emphasis a paste kept around the line
+            setattr(pod, attr, value.split("/")[0] if key == "Node" else qos_class(value) if key == "QoS Class" else value)
             pod.evidence[attr] = self.ev(no)
         elif key == "Priority":
             pod.priority = _int(value)
@@ -209,7 +239,8 @@ def parse(text: str, source: str) -> Parsed[list[PodInfo]]:
     reader = _Reader(source)
     for no, raw in enumerate(text.split("\n"), start=1):
         reader.line(no, raw.rstrip("\r"))
-    pods = [p for p in reader.pods if p.name or p.containers or p.reason]
+    pods = [p for p in reader.pods if p.name or p.containers or p.reason or p.message]
+    reader.name_fragment(pods)
     if not pods:
         return Parsed(value=[], status="unrecognised", problems=[Problem(message="no pod or container fields found", evidence=Evidence(file=source))])
     fragment = any(p.name is None for p in pods)

@@ -154,4 +154,6 @@ def parse_stats(text: str, source: str) -> Parsed[list[DockerStatsRow]]:
             continue
         rows.append(DockerStatsRow(id=match["id"], name=match["name"], usage_bytes=usage, limit_bytes=limit, evidence=Evidence(file=source, line=no)))
     status = "partial" if problems else ("complete" if rows else "unrecognised")
+    if not rows and not problems:
+        problems.append(Problem(message="no container row of the docker stats table (MEM USAGE / LIMIT) found", evidence=Evidence(file=source)))
     return Parsed(value=rows, status=status, problems=problems)

@@ -23,6 +23,7 @@ reports, never dropped. A cheap keyword prefilter keeps unrelated lines out of t
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -43,7 +44,7 @@ KIB = 1024
 
 # --- line prefixes --------------------------------------------------------------------------
 # /dev/kmsg record: "6,30574067,3816544225424,-;message" (priority,seq,usec,flags;)
-RE_KMSG = re.compile(r"^(?P<prio>\d+),(?P<seq>\d+),(?P<usec>\d+),[^;]*;(?P<msg>.*)$")
+RE_KMSG = re.compile(r"^(?P<prio>\d+),(?P<seq>\d+),(?P<usec>\d{1,25}),[^;]*;(?P<msg>.*)$")  # 25 digits: int() refuses > 4300
 # Talos: "10.200.70.91: kern:    info: [2025-06-04T04:51:57.572293906Z]: message"
 RE_TALOS = re.compile(r"^(?P<host>\S+): kern:\s+\w+: \[(?P<iso>\d{4}-\d\d-\d\dT[^\]]+)\]: (?P<msg>.*)$")
 # journalctl -o short-iso / short-iso-precise, rsyslog RFC 3339: "2026-11-24T11:53:05+0000 host kernel: msg"
@@ -283,11 +284,16 @@ def _is_continuation(previous: Line, raw: str) -> bool:
     return bool(RE_WRAPPABLE.search(previous.msg)) or previous.msg.rstrip().endswith(("=", ",", "-", "/"))
 
 
-def logical_lines(text: str) -> tuple[list[Line], str, list[tuple[float, datetime]]]:
-    """Strip prefixes and join wrapped lines. Returns (lines, dominant prefix style, clock pairs)."""
-    if "=3D" in text:
+def logical_lines(text: str, line_numbers: Sequence[int] | None = None) -> tuple[list[Line], str, list[tuple[float, datetime]]]:
+    """Strip prefixes and join wrapped lines. Returns (lines, dominant prefix style, clock pairs).
+
+    ``line_numbers`` gives the member's line number of each line of ``text`` when the text holds
+    only the lines a big log's prefilter kept (then it is a collected log, not an e-mail paste).
+    """
+    if "=3D" in text and line_numbers is None:
         text = _decode_quoted_printable(text)
     raws = text.split("\n")
+    numbers = line_numbers if line_numbers is not None else range(1, len(raws) + 1)
     prefixes = [strip_prefix(r) for r in raws]
     styles: dict[str, int] = {}
     for p in prefixes:
@@ -298,7 +304,7 @@ def logical_lines(text: str) -> tuple[list[Line], str, list[tuple[float, datetim
     mostly_prefixed = prefixed_count >= max(1, len([r for r in raws if r.strip()]) // 3)
     lines: list[Line] = []
     pairs: list[tuple[float, datetime]] = []
-    for no, (raw, prefix) in enumerate(zip(raws, prefixes), start=1):
+    for no, raw, prefix in zip(numbers, raws, prefixes):
         raw = raw.rstrip("\r")
         if prefix is None:
             if lines and _wraps(lines[-1], raw, mostly_prefixed):
@@ -702,8 +708,10 @@ def _feed(state: _State, line: Line) -> None:
         _touch(state.current, line, "tasks_state", state)
 
 
-def parse(text: str, source: str) -> Parsed[KernelLog]:
+def parse(text: str, source: str, line_numbers: Sequence[int] | None = None) -> Parsed[KernelLog]:
     """Every OOM report in a kernel log; partial reports for fragments, never an exception.
+
+    ``line_numbers``: see ``logical_lines`` (a big log read through analyzer.prefilter).
 
     >>> log = "[ 5.1] Memory cgroup out of memory: Killed process 42 (eater) total-vm:1024kB, anon-rss:512kB, file-rss:0kB, shmem-rss:0kB"
     >>> r = parse(log, "dmesg.txt")
@@ -713,10 +721,14 @@ def parse(text: str, source: str) -> Parsed[KernelLog]:
     >>> parse("", "empty").status
     'unrecognised'
     """
-    lines, style, pairs = logical_lines(text)
+    lines, style, pairs = logical_lines(text, line_numbers)
     state = _State(source=source)
+    number_problems = []
     for line in lines:
-        _feed(state, line)
+        try:
+            _feed(state, line)
+        except (ValueError, OverflowError) as err:  # a number int() refuses (over 4300 digits): that line is skipped, and said
+            number_problems.append(Problem(message=f"line {line.no} skipped: unreadable number ({str(err)[:80]})", evidence=Evidence(file=source, line=line.no)))
     _close(state)
     log = KernelLog(ooms=state.reports, prefix_style=style, lines_read=len(lines), kernel_version=state.kernel_version, clock_pairs=pairs)
     problems = [
@@ -724,5 +736,8 @@ def parse(text: str, source: str) -> Parsed[KernelLog]:
         for r in state.reports
         if r.status == "partial"
     ]
+    problems += number_problems[:20]
     status = "partial" if problems else ("complete" if lines else "unrecognised")
+    if not lines:
+        problems.append(Problem(message="no kernel log line found (empty file)", evidence=Evidence(file=source)))
     return Parsed(value=log, status=status, problems=problems)

@@ -72,7 +72,7 @@ def _load(text: str) -> dict | None:
             data = orjson.loads(stripped[start:])
         else:
             data = yaml.safe_load(text)
-    except (orjson.JSONDecodeError, yaml.YAMLError, ValueError):
+    except (orjson.JSONDecodeError, yaml.YAMLError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested past yaml's stack
         return None
     if isinstance(data, dict) and isinstance(data.get("kubeletconfig"), dict):
         return data["kubeletconfig"]

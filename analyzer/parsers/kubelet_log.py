@@ -17,6 +17,7 @@ Only lines mentioning the eviction manager are looked at (a cheap prefilter: log
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from pydantic import BaseModel
@@ -84,8 +85,9 @@ def _pods(msg: str) -> list[str]:
     return [p.strip() for p in match.group("legacy").split(",") if p.strip()]
 
 
-def parse(text: str, source: str) -> Parsed[list[KubeletLogEvent]]:
-    """Eviction-manager events in order.
+def parse(text: str, source: str, line_numbers: Sequence[int] | None = None) -> Parsed[list[KubeletLogEvent]]:
+    """Eviction-manager events in order. ``line_numbers``: the member's line number of each line of
+    ``text`` when it holds only the lines a big log's prefilter kept (analyzer.prefilter).
 
     >>> log = 'May 28 16:05:54 n kubelet[1]: I0528 16:05:54.802914 1 eviction_manager.go:627] "Eviction manager: pod is evicted successfully" pod="sre/a"'
     >>> e = parse(log, "kubelet.log").value[0]
@@ -93,7 +95,8 @@ def parse(text: str, source: str) -> Parsed[list[KubeletLogEvent]]:
     ('evicted', 'sre/a', '05-28 16:05:54.802914', 1)
     """
     events: list[KubeletLogEvent] = []
-    for no, line in enumerate(text.split("\n"), start=1):
+    lines = text.split("\n")
+    for no, line in zip(line_numbers or range(1, len(lines) + 1), lines):
         if "viction" not in line and "Evicting" not in line:
             continue
         match = RE_KLOG.search(line)

@@ -88,6 +88,7 @@ def parse(text: str, source: str) -> Parsed[Summary]:
         if not isinstance(pod, dict):
             continue
         ref = pod.get("podRef") if isinstance(pod.get("podRef"), dict) else {}
+        ref = {k: v for k, v in ref.items() if isinstance(v, str)}  # a number or a list where a name belongs is not a name
         summary.pods.append(PodStats(namespace=ref.get("namespace"), name=ref.get("name"), uid=ref.get("uid"),
                                      memory=_pod_memory(pod), evidence=_line(text, f'"{ref.get("name")}"', source)))
     return Parsed(value=summary)

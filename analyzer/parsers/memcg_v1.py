@@ -12,14 +12,13 @@ Written by mm/memcontrol-v1.c (FACTS.md §1). Single numbers in bytes (``memory.
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from analyzer.models.common import Evidence, Parsed, Problem
 
 UNLIMITED_FROM = 2**62  # PAGE_COUNTER_MAX x page size and anything near it means "no limit"
-RE_KV = re.compile(r"^(?P<key>[a-z_][a-z0-9_]*)\s+(?P<val>-?\d+)\s*$")
+RE_KV = re.compile(r"^(?P<key>[a-z_][a-z0-9_]*)\s+(?P<val>-?\d{1,25})\s*$")  # 25 digits: int() refuses > 4300
 
 NUMBER_FILES = {
     "memory.usage_in_bytes": "usage_bytes",
@@ -41,8 +40,8 @@ class MemcgFile(BaseModel):
     field: str | None = None  # CgroupMemory field set by a single-number file
     number: int | None = None
     unlimited: bool = False
-    values: dict[str, int] = {}
-    evidence: dict[str, Evidence] = {}
+    values: dict[str, int] = Field(default_factory=dict)
+    evidence: dict[str, Evidence] = Field(default_factory=dict)
 
 
 def parse_number(text: str, source: str, field: str, unlimited_words: tuple[str, ...] = ()) -> Parsed[MemcgFile]:
@@ -53,7 +52,7 @@ def parse_number(text: str, source: str, field: str, unlimited_words: tuple[str,
     >>> parse_number("abc", "x/memory.failcnt", "failcnt").status
     'unrecognised'
     """
-    name = PurePosixPath(source).name
+    name = source.rpartition("/")[2]
     word = text.strip().split("\n")[0].strip() if text.strip() else ""
     ev = Evidence(file=source, line=1)
     if word in unlimited_words:
@@ -67,6 +66,11 @@ def parse_number(text: str, source: str, field: str, unlimited_words: tuple[str,
     return Parsed(value=MemcgFile(file=name, field=field, number=None if unlimited else number, unlimited=unlimited, evidence={name: ev}))
 
 
+# memory.stat keys whose own line the rules cite (number_gaps, trends, eviction, oom_victim); an Evidence per
+# key of every memory.stat of a 500-pod node would cost more memory than all the rest of the analysis
+CITED_KEYS = {"rss", "cache", "anon", "file", "active_file", "inactive_file", "oom_kill"}
+
+
 def parse_key_values(text: str, source: str) -> Parsed[MemcgFile]:
     """``key value`` lines (memory.stat, memory.oom_control, v2 memory.events).
 
@@ -74,7 +78,7 @@ def parse_key_values(text: str, source: str) -> Parsed[MemcgFile]:
     >>> r.value.values, r.status, r.value.evidence["stat:rss"].line
     ({'cache': 4096, 'rss': 8192}, 'partial', 2)
     """
-    name = PurePosixPath(source).name
+    name = source.rpartition("/")[2]
     values: dict[str, int] = {}
     evidence: dict[str, Evidence] = {}
     problems = []
@@ -85,8 +89,10 @@ def parse_key_values(text: str, source: str) -> Parsed[MemcgFile]:
         if match is None:
             problems.append(Problem(message=f"{name}: unexpected line {line[:80]!r}", evidence=Evidence(file=source, line=no)))
             continue
-        values[match["key"]] = int(match["val"])
-        evidence[f"stat:{match['key']}"] = Evidence(file=source, line=no)
+        key = match["key"]
+        values[key] = int(match["val"])
+        if key.removeprefix("total_") in CITED_KEYS:  # a line a report may cite; the other ~50 keys share the file's
+            evidence[f"stat:{key}"] = Evidence(file=source, line=no)
     evidence[name] = Evidence(file=source, line=1)
     if not values:
         return Parsed(status="unrecognised", problems=problems or [Problem(message=f"{name}: empty", evidence=Evidence(file=source))])
@@ -95,7 +101,7 @@ def parse_key_values(text: str, source: str) -> Parsed[MemcgFile]:
 
 def parse(text: str, source: str) -> Parsed[MemcgFile]:
     """Any v1 memory file, chosen by its name (the basename of ``source``)."""
-    name = PurePosixPath(source).name
+    name = source.rpartition("/")[2]
     if name in NUMBER_FILES:
         return parse_number(text, source, NUMBER_FILES[name])
     if name in KV_FILES:

@@ -14,7 +14,6 @@ Written by mm/memcontrol.c (FACTS.md §2): ``memory.current``, ``memory.peak``,
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.parsers.memcg_v1 import MemcgFile, parse_key_values, parse_number
@@ -40,7 +39,7 @@ def parse_pressure(text: str, source: str) -> Parsed[MemcgFile]:
     >>> parse_pressure("some avg10=1.50 avg60=0.00 avg300=0.00 total=42\\n", "x/memory.pressure").value.values["some_total"]
     42
     """
-    name = PurePosixPath(source).name
+    name = source.rpartition("/")[2]
     values: dict[str, int] = {}
     for line in text.split("\n"):
         match = RE_PSI.match(line.strip())
@@ -63,7 +62,7 @@ def parse(text: str, source: str) -> Parsed[MemcgFile]:
     >>> parse("max\\n", "kubepods.slice/memory.max").value.unlimited
     True
     """
-    name = PurePosixPath(source).name
+    name = source.rpartition("/")[2]
     if name in NUMBER_FILES:
         return parse_number(text, source, NUMBER_FILES[name], unlimited_words=("max",))
     if name in KV_FILES:

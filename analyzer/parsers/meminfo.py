@@ -14,7 +14,7 @@ import re
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.models.node import MemInfo
 
-RE_LINE = re.compile(r"^(?P<key>[A-Za-z0-9_()]+):\s+(?P<val>\d+)(?:\s+(?P<unit>kB))?\s*$")
+RE_LINE = re.compile(r"^(?P<key>[A-Za-z0-9_()]+):\s+(?P<val>\d{1,25})(?:\s+(?P<unit>kB))?\s*$")  # 25 digits: int() refuses > 4300
 
 
 def parse(text: str, source: str) -> Parsed[MemInfo]:

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 import orjson
 import yaml
+from pydantic import ValidationError
 
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.models.k8s import ContainerInfo, PodInfo
@@ -44,9 +45,21 @@ def _int(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,25}\s*", value):  # not isdigit(): "²" is a digit int() refuses
         return int(value)
     return None
+
+
+QOS_CLASSES = ("Guaranteed", "Burstable", "BestEffort")  # v1.PodQOSClass: the report's PodRef.qos takes only these
+
+
+def qos_class(value: object) -> str | None:
+    """The pod's QoS class, or None for anything else (an edited or corrupt value must not reach the report).
+
+    >>> qos_class("Burstable"), qos_class("burstable"), qos_class(3)
+    ('Burstable', None, None)
+    """
+    return value if value in QOS_CLASSES else None
 
 
 def _dict(value: object) -> dict:
@@ -142,7 +155,7 @@ def _pod(obj: dict, lines: _Lines) -> PodInfo:
         namespace=meta.get("namespace"),
         name=meta.get("name"),
         node_name=spec.get("nodeName"),
-        qos=status.get("qosClass"),
+        qos=qos_class(status.get("qosClass")),
         priority=_int(spec.get("priority")),
         priority_class=spec.get("priorityClassName"),
         phase=status.get("phase"),
@@ -200,7 +213,7 @@ def _fragment(text: str, source: str) -> Parsed[list[PodInfo]]:
             elif key == "message" and pod.message is None:
                 pod.message, pod.evidence["message"] = value, ev
             elif key == "qosClass":
-                pod.qos = value
+                pod.qos = qos_class(value)
             elif key == "phase":
                 pod.phase = value
             elif key == "containerID":
@@ -253,5 +266,12 @@ def parse(text: str, source: str) -> Parsed[list[PodInfo]]:
     if not objects:
         return _fragment(text, source)
     lines = _Lines(text, source)
-    pods = [_pod(o, lines) for o in objects if o.get("kind") in (None, "Pod")]
-    return Parsed(value=pods, status="complete" if pods else "unrecognised")
+    pods, problems = [], []
+    for obj in (o for o in objects if o.get("kind") in (None, "Pod")):
+        try:
+            pods.append(_pod(obj, lines))
+        except ValidationError as err:  # a field of the wrong type (an edited or corrupt file): that pod is skipped, and said
+            problems.append(Problem(message=f"a pod object was skipped: {str(err).splitlines()[1:3]}", evidence=Evidence(file=source)))
+    if not pods and not problems:
+        problems.append(Problem(message="no Pod object in this JSON/YAML", evidence=Evidence(file=source)))
+    return Parsed(value=pods, status=("partial" if problems else "complete") if pods else "unrecognised", problems=problems)

@@ -8,12 +8,18 @@ Pods are ranked by: usage above request first, then lower priority, then usage m
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from analyzer.models.common import Evidence, Finding
 from analyzer.models.node import CgroupMemory, MemInfo
 from analyzer.models.report import EvictionIncident, NodeMemory, PodRef, RankedPod
 from analyzer.parsers.kubelet_config import DEFAULT_EVICTION_HARD, KubeletConfig, threshold
 from analyzer.models.k8s import PodInfo
 from analyzer.parsers.kubelet_log import KubeletLogEvent
+from analyzer.parsers.describe_node import NodeCapacity
+from analyzer.parsers.free import FreeOutput
+from analyzer.parsers.kubectl_top import TopRow
 from analyzer.parsers.kubelet_summary import Summary
 from analyzer.units import fmt_bytes
 
@@ -93,24 +99,47 @@ def _add_log_facts(incident: EvictionIncident, event: KubeletLogEvent, ranked: l
         )
 
 
-def node_memory(meminfo: MemInfo | None, root: CgroupMemory | None, config: KubeletConfig | None, summary: Summary | None = None) -> NodeMemory | None:
-    """What `free` shows next to what the kubelet computes, from the bundle's own counters."""
-    if meminfo is None:
+@dataclass
+class PastedNode:
+    """What a paste may hold instead of /proc/meminfo and the root cgroup: `free`, `kubectl top nodes`,
+    `kubectl describe node` (each None or empty when absent)."""
+
+    free: FreeOutput | None = None
+    top_rows: list[TopRow] = field(default_factory=list)
+    capacity: NodeCapacity | None = None
+
+
+def node_memory(
+    meminfo: MemInfo | None,
+    root: CgroupMemory | None,
+    config: KubeletConfig | None,
+    summary: Summary | None = None,
+    kubelet_events: list[KubeletLogEvent] | None = None,
+    collected_at: datetime | None = None,
+    pasted: PastedNode | None = None,
+) -> NodeMemory | None:
+    """What `free` shows next to what the kubelet computes, from the bundle's own counters (or, in a
+    paste, from `free`, `kubectl top nodes` and `kubectl describe node`), checked against what the
+    kubelet itself reported (/stats/summary, its logged observations)."""
+    pasted = pasted or PastedNode()
+    if meminfo is not None:
+        node = _from_meminfo(meminfo)
+    elif pasted.free is not None or pasted.capacity is not None:
+        node = _from_paste(pasted)
+    else:
         return None
-    values = meminfo.values
-    node = NodeMemory(
-        mem_total_bytes=values.get("MemTotal"),
-        free_available_bytes=values.get("MemAvailable"),
-        buff_cache_bytes=sum(values.get(k, 0) for k in ("Buffers", "Cached", "SReclaimable")) or None,
-        shmem_bytes=values.get("Shmem"),
-        evidence=[meminfo.evidence[k] for k in ("MemTotal", "MemAvailable", "Cached") if k in meminfo.evidence],
-    )
     limit = _memory_threshold(config)
     node.eviction_threshold_bytes, node.eviction_threshold_defaulted = limit.quantity_bytes, limit.defaulted
     if summary is not None and summary.node is not None:
         node.summary_memory_available_bytes = summary.node.available_bytes
         node.evidence.append(summary.evidence)
+    top_node = next((r for r in pasted.top_rows if r.kind == "node"), None)
+    if root is None and top_node is not None:  # metrics-server's MEMORY is the node's root working set
+        node.root_working_set_bytes = top_node.working_set_bytes
+        node.working_set_source = "kubectl_top"
+        node.evidence.append(top_node.evidence)
     if root is not None:
+        node.working_set_source = "root_cgroup"
         usage = root.usage_bytes
         if root.version == 2 or usage is None:
             anon, file = root.stat.get("anon"), root.stat.get("file")
@@ -120,10 +149,106 @@ def node_memory(meminfo: MemInfo | None, root: CgroupMemory | None, config: Kube
             node.root_usage_bytes = usage
             node.root_working_set_bytes = max(usage - (inactive or 0), 0)
             node.evidence.extend(e for k, e in root.evidence.items() if k in ("memory.usage_in_bytes", "memory.stat", "stat:total_inactive_file", "stat:inactive_file"))
+    _last_logged_observation(node, kubelet_events or [])
     if node.mem_total_bytes is not None and node.root_working_set_bytes is not None:
         node.kubelet_memory_available_bytes = node.mem_total_bytes - node.root_working_set_bytes
         node.findings = _node_findings(node)
+        check = _cross_check(node, collected_at)
+        if check is not None:
+            node.findings.append(check)
     return node
+
+
+def _from_meminfo(meminfo: MemInfo) -> NodeMemory:
+    values = meminfo.values
+    return NodeMemory(
+        mem_total_bytes=values.get("MemTotal"),
+        free_available_bytes=values.get("MemAvailable"),
+        buff_cache_bytes=sum(values.get(k, 0) for k in ("Buffers", "Cached", "SReclaimable")) or None,
+        shmem_bytes=values.get("Shmem"),
+        evidence=[meminfo.evidence[k] for k in ("MemTotal", "MemAvailable", "Cached") if k in meminfo.evidence],
+    )
+
+
+def _from_paste(pasted: PastedNode) -> NodeMemory:
+    """The node's numbers from pasted `free` and `describe node` output. The kubelet's capacity is the
+    machine's MemTotal (cAdvisor), exact in describe node; free -h rounds to a few digits."""
+    free, capacity = pasted.free, pasted.capacity
+    node = NodeMemory(
+        mem_total_bytes=(capacity.capacity_memory_bytes if capacity else None) or (free.total_bytes if free else None),
+        free_available_bytes=free.available_bytes if free else None,
+        buff_cache_bytes=free.buff_cache_bytes if free else None,
+        shmem_bytes=free.shared_bytes if free else None,
+        values_approximate=bool(free and free.approximate),
+        allocatable_bytes=capacity.allocatable_memory_bytes if capacity else None,
+    )
+    if free is not None:
+        node.evidence.append(free.evidence)
+    if capacity is not None:
+        node.evidence.extend(capacity.evidence.values())
+    return node
+
+
+def _last_logged_observation(node: NodeMemory, events: list[KubeletLogEvent]) -> None:
+    """The kubelet's last logged ``signal=memory.available`` observation (verbose eviction-manager logs)."""
+    logged = [e for e in events if e.kind == "observation" and e.signal == "memory.available" and e.available_bytes is not None]
+    if not logged:
+        return
+    last = logged[-1]
+    node.kubelet_logged_memory_available_bytes = last.available_bytes
+    node.kubelet_logged_capacity_bytes = last.capacity_bytes
+    node.kubelet_logged_at = last.time
+    node.kubelet_logged_at_text = None if last.time else last.time_text
+    node.evidence.append(last.evidence)
+
+
+AGREE_SHARE = 0.02  # two samples of a moving number taken seconds apart: within 2% of MemTotal...
+AGREE_BYTES = 64 * 1024**2  # ...or 64 MiB, whichever is larger, is "the same"
+SAME_MOMENT_S = 300  # a logged observation this close to collection describes the same node state
+
+
+def _agrees(a: int, b: int, total: int | None) -> bool:
+    return abs(a - b) <= max(AGREE_BYTES, int((total or 0) * AGREE_SHARE))
+
+
+def _cross_check(node: NodeMemory, collected_at: datetime | None) -> Finding | None:
+    """The recomputed memory.available beside the kubelet's own numbers: do they agree, and when."""
+    mine, total = node.kubelet_memory_available_bytes, node.mem_total_bytes
+    parts, disagree = [], False
+    if node.summary_memory_available_bytes is not None:
+        theirs = node.summary_memory_available_bytes
+        same = _agrees(mine, theirs, total)
+        disagree |= not same
+        parts.append(
+            f"/stats/summary (fetched in the same collection) said {fmt_bytes(theirs)}: "
+            + ("they agree" if same else f"they differ by {fmt_bytes(abs(mine - theirs))}: the kubelet's cAdvisor sample "
+               "and the copied cgroup files are seconds apart, or its root cgroup is not this bundle's (a kubelet in a container)")
+        )
+    logged = node.kubelet_logged_memory_available_bytes
+    if logged is not None:
+        when = node.kubelet_logged_at.strftime("%Y-%m-%d %H:%M:%S UTC") if node.kubelet_logged_at else (node.kubelet_logged_at_text or "an unknown time")
+        apart = abs((collected_at - node.kubelet_logged_at).total_seconds()) if collected_at and node.kubelet_logged_at else None
+        if apart is not None and apart <= SAME_MOMENT_S:
+            same = _agrees(mine, logged, total)
+            disagree |= not same
+            parts.append(f"the kubelet logged {fmt_bytes(logged)} at {when}, {apart:.0f} s from collection: "
+                         + ("they agree" if same else f"they differ by {fmt_bytes(abs(mine - logged))}"))
+        else:
+            parts.append(f"the kubelet last logged {fmt_bytes(logged)} at {when}"
+                         + (f", {apart / 60:.0f} min from collection" if apart is not None else "")
+                         + ": that describes the node then (at an eviction, say), the recomputed value the node at collection")
+        capacity = node.kubelet_logged_capacity_bytes
+        if capacity is not None and total is not None and not _agrees(capacity, total, None):
+            parts.append(f"its capacity ({fmt_bytes(capacity)}) is not this bundle's MemTotal ({fmt_bytes(total)}): another node's log?")
+            disagree = True
+    if not parts:
+        return None
+    return Finding(
+        code="memory_available_cross_check",
+        severity="warning" if disagree else "info",
+        message=f"memory.available recomputed from the bundle (MemTotal - root working set) is {fmt_bytes(mine)}; " + "; ".join(parts) + ".",
+        evidence=node.evidence,
+    )
 
 
 def _node_findings(node: NodeMemory) -> list[Finding]:

@@ -115,7 +115,9 @@ def eviction_incidents(pods: list[PodInfo], first_id: int = 1) -> list[EvictionI
     incidents = []
     for pod in pods:
         message = pod.message or pod.disruption_message
-        evicted = (pod.reason == "Evicted") or (pod.disruption_message is not None and "low on resource" in pod.disruption_message)
+        evicted = (pod.reason == "Evicted") or any(
+            m is not None and "The node was low on resource" in m for m in (pod.disruption_message, pod.message)
+        )  # the eviction manager's own status message (eviction/helpers.go evictionMessage), when Reason is not in the paste
         if not evicted or not message:
             continue
         parsed = parse_eviction_message(message)

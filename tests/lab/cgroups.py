@@ -74,16 +74,29 @@ class Lab:
         return directory
 
     def pod(self, qos: str = "burstable", pod_limit: int | None = None, container_limits: tuple[int | None, ...] = (128 * MiB,),
-            root: str = "/kubepods") -> LabPod:
+            root: str = "/kubepods", driver: str = "cgroupfs", scope_prefix: str = "cri-containerd") -> LabPod:
+        """A pod cgroup and its container cgroups, named as the kubelet's cgroup driver names them.
+
+        cgroupfs: /kubepods/burstable/pod<uid>/<id>; systemd: /kubepods.slice/kubepods-burstable.slice/
+        kubepods-burstable-pod<uid with _>.slice/<scope_prefix>-<id>.scope (kubernetes pkg/kubelet/cm
+        cgroup_manager_linux.go ToSystemd; containerd getCgroupsPath; FACTS.md section 6).
+        """
         uid = str(uuid.uuid4())
-        qos_part = "" if qos == "guaranteed" else f"/{qos}"
-        pod = LabPod(uid=uid, qos=qos, path=f"{root}{qos_part}/pod{uid}")
+        if driver == "systemd":
+            escaped = uid.replace("-", "_")
+            parent = "/kubepods.slice" if qos == "guaranteed" else f"/kubepods.slice/kubepods-{qos}.slice"
+            unit = f"kubepods-pod{escaped}.slice" if qos == "guaranteed" else f"kubepods-{qos}-pod{escaped}.slice"
+            pod = LabPod(uid=uid, qos=qos, path=f"{parent}/{unit}")
+        else:
+            qos_part = "" if qos == "guaranteed" else f"/{qos}"
+            pod = LabPod(uid=uid, qos=qos, path=f"{root}{qos_part}/pod{uid}")
         pod_dir = self.mkdir(pod.path)
         if pod_limit:
             (pod_dir / "memory.limit_in_bytes").write_text(str(pod_limit))
         for limit in container_limits:
             cid = secrets.token_hex(32)
-            container = LabContainer(cid=cid, path=f"{pod.path}/{cid}")
+            leaf = f"{scope_prefix}-{cid}.scope" if driver == "systemd" else cid
+            container = LabContainer(cid=cid, path=f"{pod.path}/{leaf}")
             cdir = self.mkdir(container.path)
             if limit:
                 (cdir / "memory.limit_in_bytes").write_text(str(limit))

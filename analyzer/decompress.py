@@ -1,0 +1,202 @@
+"""Open a compressed bundle for one sequential read, decompressing ahead in a second thread.
+
+A 1 GiB gzipped journal costs seconds of inflate; the line prefilter costs about as much. Both
+run in C, and inflate releases the GIL, so a reader thread that decompresses the next blocks
+while the main thread scans the previous ones takes the wall time to the larger of the two,
+not their sum (the ``tar -xzOf | grep`` pipeline a user compares with does the same on two
+processes). gzip is inflated with zlib-ng (python-zlib-ng, a drop-in build of CPython's zlib
+module, about twice as fast) when installed, else the standard library's zlib.
+
+Errors keep their place in the stream: every block decompressed before a fault (a truncated
+gzip, a corrupt block, a bad CRC) is delivered first, then the error is raised to the reader,
+so a cut bundle still yields everything before the cut. gzip is inflated here with a
+``decompressobj`` rather than through ``gzip.open``: its ``read`` keeps what it decompressed in
+the call that meets the end of a truncated file (zlib-ng's ``gzip_ng.read1`` even returns
+nothing of it), while ``decompressobj`` hands over every byte it produced.
+"""
+from __future__ import annotations
+
+import bz2
+import io
+import lzma
+import queue
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+try:  # optional speed-up: python-zlib-ng (a pyproject dependency; the standard library does the same, slower)
+    from zlib_ng import zlib_ng as _zlib
+except ImportError:  # pragma: no cover - exercised where zlib-ng has no wheel
+    _zlib = zlib
+
+BLOCK = 1024 * 1024  # decompressed bytes per block handed to the reader
+COMPRESSED_READ = 256 * 1024
+AHEAD = 4  # blocks decompressed ahead at most: memory stays at a few MiB whatever the archive
+GZIP_WBITS = 31  # gzip header and trailer (CRC32, size) checked by zlib itself
+
+
+def gzip_blocks(raw: io.IOBase) -> Iterator[bytes]:
+    """Decompressed blocks of a gzip file (several concatenated members too, as gzip(1) reads them).
+
+    >>> import gzip as g
+    >>> b"".join(gzip_blocks(io.BytesIO(g.compress(b"a" * 10) + g.compress(b"b" * 5))))
+    b'aaaaaaaaaabbbbb'
+    >>> list(gzip_blocks(io.BytesIO(g.compress(b"x" * 100000)[:-12])))
+    Traceback (most recent call last):
+    EOFError: Compressed file ended before the end-of-stream marker was reached
+    """
+    inflater, started = _zlib.decompressobj(GZIP_WBITS), False
+    data = b""
+    while True:
+        if not data:
+            data = inflater.unconsumed_tail or raw.read(COMPRESSED_READ)
+        if not data:
+            if started and not inflater.eof:
+                raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+            return
+        started = True
+        try:
+            block = inflater.decompress(data, BLOCK)
+        except _zlib.error as err:  # zlib-ng's own error class: callers catch the standard one
+            raise zlib.error(str(err)) from None
+        data = b""
+        if block:
+            yield block
+        if inflater.eof:
+            rest = inflater.unused_data
+            if not rest.strip(b"\0"):  # end, or the zero padding some tools write after the last member
+                rest = raw.read(COMPRESSED_READ) if not rest else rest
+                if not rest.strip(b"\0"):
+                    return
+            inflater, started, data = _zlib.decompressobj(GZIP_WBITS), False, rest
+
+
+def file_blocks(stream: io.IOBase) -> Iterator[bytes]:
+    """Blocks of an already decompressing file object (lzma, bz2)."""
+    while True:
+        block = stream.read(BLOCK)
+        if not block:
+            return
+        yield block
+
+
+def opener_for(magic: bytes):
+    """The function that opens a compressed file of this magic for a plain read, or None if not compressed.
+
+    >>> opener_for(bytes([0x1F, 0x8B, 8])) is not None, opener_for(b"plain text")
+    (True, None)
+    """
+    if magic[:2] == b"\x1f\x8b":
+        import gzip
+
+        return gzip.open
+    if magic[:6] == b"\xfd7zXZ\x00":
+        return lzma.open
+    if magic[:3] == b"BZh":
+        return bz2.open
+    return None
+
+
+class Prefetch(io.RawIOBase):
+    """Takes ``blocks`` in a background thread, at most AHEAD blocks ahead; closes ``owner`` at the end.
+
+    >>> reader = Prefetch(iter([b"abc"] * 1000))
+    >>> len(reader.read(10)), len(reader.read()), reader.read()
+    (10, 2990, b'')
+    >>> reader.close()
+    """
+
+    def __init__(self, blocks: Iterator[bytes], owner: io.IOBase | None = None) -> None:
+        self.source, self.owner = blocks, owner
+        self.blocks: queue.Queue = queue.Queue(maxsize=AHEAD)
+        self.current, self.offset = b"", 0
+        self.failed: BaseException | None = None
+        self.finished = False
+        self.stopping = threading.Event()
+        self.worker = threading.Thread(target=self._fill, name="podmortem-decompress", daemon=True)
+        self.worker.start()
+
+    def _fill(self) -> None:
+        try:
+            for block in self.source:
+                if self.stopping.is_set():
+                    return
+                self._put(block)
+        except BaseException as err:  # delivered to the reader after the blocks before it
+            self._put(err)
+            return
+        self._put(None)
+
+    def _put(self, item) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.blocks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def readable(self) -> bool:
+        return True
+
+    def _next_block(self) -> bool:
+        if self.failed is not None:
+            raise self.failed
+        if self.finished:
+            return False
+        item = self.blocks.get()
+        if item is None:
+            self.finished = True
+            return False
+        if isinstance(item, BaseException):
+            self.failed = item
+            raise item
+        self.current, self.offset = item, 0
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left when negative); short only at the end of the stream.
+
+        An error met after some bytes were gathered is raised by the next call, so those bytes arrive.
+        """
+        parts, want = [], None if size is None or size < 0 else size
+        while want is None or want > 0:
+            if self.offset >= len(self.current):
+                try:
+                    if not self._next_block():
+                        break
+                except BaseException:
+                    if parts:
+                        return b"".join(parts)
+                    raise
+            end = len(self.current) if want is None else self.offset + want
+            piece = self.current[self.offset : end]
+            self.offset += len(piece)
+            parts.append(piece)
+            if want is not None:
+                want -= len(piece)
+        return b"".join(parts)
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.worker.join(timeout=5)
+        if self.owner is not None:
+            self.owner.close()
+        super().close()
+
+
+def open_compressed(path: Path, magic: bytes) -> io.RawIOBase:
+    """``path`` decompressed (per its magic) and read ahead in a thread. The caller closes it."""
+    opener = opener_for(magic)
+    if opener is None:
+        raise ValueError(f"{path.name} is not compressed")
+    if magic[:2] == b"\x1f\x8b":
+        raw = path.open("rb")
+        return Prefetch(gzip_blocks(raw), owner=raw)
+    stream = opener(path, "rb")
+    return Prefetch(file_blocks(stream), owner=stream)

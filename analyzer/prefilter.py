@@ -1,0 +1,178 @@
+"""Keep only the lines of a big log that a parser can use, reading it once as bytes.
+
+A week of kernel and kubelet journal is hundreds of MB to GBs; an OOM report or an eviction is a
+few hundred lines of it. A ``LineFilter`` is fed the log in chunks as it is decompressed and keeps
+the lines that can matter with their original 1-based line numbers, so evidence still cites the
+bundle's own lines. The search is ``bytes.find`` on literal needles (C speed, no per-line Python
+work outside the kept lines); only kept lines are decoded.
+
+Two kinds of keeping:
+
+- single lines that contain a needle (``Killed process``, ``eviction manager``...);
+- windows: from a line with a window-start needle (``invoked oom-killer``) every line is kept
+  (the Tasks table, the memcg stats, ``CPU: ... Comm:``) until a window-end needle
+  (``Killed process``) and a few lines more, or ``max_window_lines`` without one.
+
+The needles mirror what the parsers read: analyzer/parsers/kernel_log.py (every line of an OOM
+report, mm/oom_kill.c and mm/memcontrol.c print them) and analyzer/parsers/kubelet_log.py (eviction
+manager lines). A line longer than ``max_line_bytes`` is cut there, as the bundle reader does.
+
+>>> f = LineFilter(KERNEL_LOG)
+>>> f.feed(b"[1.0] eth0 up\\n[2.0] a invoked oom-killer: gfp_mask=0x0\\n[2.0] CPU: 1 PID: 7 Comm: a\\n")
+>>> f.feed(b"[2.1] Killed process 7 (a) total-vm:4kB\\n[3.0] usb 1-1: new device\\n" * 1)
+>>> text, numbers = f.finish()
+>>> numbers
+[2, 3, 4, 5]
+>>> f.lines_seen, f.lines_kept
+(5, 4)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """What a kind of log keeps: needles of single lines, of window starts and of window ends."""
+
+    single: tuple[bytes, ...]
+    window_start: tuple[bytes, ...] = ()
+    window_end: tuple[bytes, ...] = ()
+    tail_lines: int = 3  # lines kept after a window's end line (the oom_reaper line, a summary)
+    max_window_lines: int = 50_000  # a window without an end stops here (a Tasks table of a huge node fits)
+
+
+# Each needle costs one pass over the log (~1 s/GiB on a slow core), so they are few and short:
+# "Kill" finds "Killed process" (mm/oom_kill.c __oom_kill_process) and 3.10's "Kill process ... or
+# sacrifice child"; "oom-kill" finds "invoked oom-killer" (dump_header) and the 4.19+ "oom-kill:constraint="
+# summary; "oom_reaper" the reaper's line, which comes later, apart from its report. Everything else of
+# a report (CPU/Comm line, Mem-Info, memcg usage and stats, the Tasks table) lies between
+# "invoked oom-killer" and the kill line, so a window keeps it. A report whose head is not in the log
+# (a ring buffer that wrapped mid-report) keeps only its kill lines: such logs are small and read whole.
+KERNEL_LOG = FilterSpec(
+    single=(b"Kill", b"oom-kill", b"oom_reaper"),
+    window_start=(b"invoked oom-killer",),
+    window_end=(b"Killed process", b"reaped process", b"no killable"),
+)
+# analyzer/parsers/kubelet_log.py reads only lines with "viction" or "Evicting"
+KUBELET_LOG = FilterSpec(single=(b"viction", b"Evicting"))
+# analyzer/parsers/runtime_log.py reads containerd's TaskOOM/TaskExit/PodSandbox/CreateContainer lines,
+# conmon's "<ninfo>: OOM received" and `docker events` lines (text and JSON)
+RUNTIME_LOG = FilterSpec(single=(b"Task", b"tasks/oom", b"Sandbox", b"CreateContainer", b": OOM",
+                                 b"container oom", b"container die", b"container kill", b'"Action"'))
+# a big text whose head says nothing (a whole journal, a log under an odd name): every log's needles,
+# then the kept lines decide its kind
+ANY_LOG = FilterSpec(
+    single=tuple(dict.fromkeys(KERNEL_LOG.single + KUBELET_LOG.single + RUNTIME_LOG.single)),
+    window_start=KERNEL_LOG.window_start,
+    window_end=KERNEL_LOG.window_end,
+)
+
+
+class LineFilter:
+    """Feed bytes in chunks, then ``finish()`` -> (kept text, original line number of each kept line)."""
+
+    def __init__(self, spec: FilterSpec, max_line_bytes: int = 1_000_000) -> None:
+        self.spec = spec
+        self.max_line_bytes = max_line_bytes
+        self.needles = tuple(dict.fromkeys(spec.single + spec.window_start))
+        self.kept: list[bytes] = []
+        self.numbers: list[int] = []
+        self.lines_seen = 0  # complete lines before the carried partial line
+        self.carry = b""
+        self.dropping = False  # inside a line already cut at max_line_bytes
+        self.window_left = 0  # lines still kept unconditionally (inside a window)
+        self.ending = False  # the window's end line was seen: window_left counts the tail
+        self.lines_cut = 0
+
+    # --- feeding ----------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        if self.dropping:
+            at = data.find(b"\n")
+            if at == -1:
+                return
+            self.dropping = False
+            data = data[at:]  # the cut line ends here; its kept part is in carry
+        buffer = self.carry + data if self.carry else data
+        end = buffer.rfind(b"\n")
+        if end == -1:
+            self._carry(buffer)
+            return
+        self._scan(buffer, end + 1)
+        self._carry(buffer[end + 1:])
+
+    def _carry(self, rest: bytes) -> None:
+        if len(rest) > self.max_line_bytes:
+            rest = rest[: self.max_line_bytes]
+            self.dropping = True
+            self.lines_cut += 1
+        self.carry = rest
+
+    def finish(self) -> tuple[str, list[int]]:
+        if self.carry:
+            self._scan(self.carry + b"\n", len(self.carry) + 1)
+            self.carry = b""
+        text = b"\n".join(self.kept).decode("utf-8", errors="replace").replace("\x00", "")
+        if "\r" in text:  # a stray CR must not split a kept line: line numbers would shift
+            text = text.replace("\r\n", "\n").replace("\r", " ")
+        return text, self.numbers
+
+    @property
+    def lines_kept(self) -> int:
+        return len(self.kept)
+
+    # --- scanning ---------------------------------------------------------------------------
+
+    def _scan(self, buf: bytes, stop: int) -> None:
+        """Keep the wanted lines of ``buf[:stop]`` (which ends with a newline)."""
+        pos, line_no = 0, self.lines_seen  # line_no: lines before ``pos``
+        upcoming = {needle: buf.find(needle, 0, stop) for needle in self.needles}
+        while pos < stop:
+            if self.window_left > 0:
+                pos, line_no = self._keep_window(buf, pos, stop, line_no)
+                continue
+            hit = self._next_hit(buf, upcoming, pos, stop)
+            if hit == -1:
+                break
+            newline = buf.rfind(b"\n", pos, hit)
+            start = newline + 1 if newline != -1 else pos
+            line_no += buf.count(b"\n", pos, start)
+            end = buf.find(b"\n", start, stop)
+            line = buf[start:end]
+            self._keep(line, line_no + 1)
+            if any(needle in line for needle in self.spec.window_start):
+                self.window_left, self.ending = self.spec.max_window_lines, False
+            pos, line_no = end + 1, line_no + 1
+        self.lines_seen += buf.count(b"\n", 0, stop)
+
+    def _next_hit(self, buf: bytes, upcoming: dict[bytes, int], pos: int, stop: int) -> int:
+        best = -1
+        for needle, at in upcoming.items():
+            if at != -1 and at < pos:
+                at = buf.find(needle, pos, stop)
+                upcoming[needle] = at
+            if at != -1 and (best == -1 or at < best):
+                best = at
+        return best
+
+    def _keep_window(self, buf: bytes, pos: int, stop: int, line_no: int) -> tuple[int, int]:
+        while pos < stop and self.window_left > 0:
+            end = buf.find(b"\n", pos, stop)
+            line = buf[pos:end]
+            line_no += 1
+            self._keep(line, line_no)
+            self.window_left -= 1
+            if not self.ending and any(needle in line for needle in self.spec.window_end):
+                self.ending, self.window_left = True, self.spec.tail_lines
+            elif any(needle in line for needle in self.spec.window_start):
+                self.ending, self.window_left = False, self.spec.max_window_lines
+            pos = end + 1
+        return pos, line_no
+
+    def _keep(self, line: bytes, number: int) -> None:
+        if len(line) > self.max_line_bytes:
+            line = line[: self.max_line_bytes]
+            self.lines_cut += 1
+        self.kept.append(line.rstrip(b"\r"))
+        self.numbers.append(number)
