@@ -26,10 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from analyzer import __version__
-from analyzer.artifacts import ArtifactKind
-from analyzer.bundle import Limits, open_bundle
 from analyzer.errors import InputUnreadable, PodmortemError
-from analyzer.facts import NodeFacts
 from analyzer.models.common import Evidence
 from analyzer.models.fleet import (
     FleetFinding,
@@ -53,8 +50,6 @@ FORMATS = ("html", "md", "json")
 # what the collector writes at a bundle's top (analyzer.classify.NODE_ANCHORS, first components)
 BUNDLE_TOP_NAMES = {"manifest.json", "sys", "proc", "commands", "var", "etc", "samples"}
 ARCHIVE_NAMES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".zip")
-EXTRA_KINDS = (ArtifactKind.POD_JSON, ArtifactKind.KUBELET_PODS, ArtifactKind.DESCRIBE_POD,
-               ArtifactKind.KUBELET_CONFIGZ, ArtifactKind.KUBELET_CONFIG)
 # k8s.io/apimachinery/pkg/util/rand SafeEncodeString's alphabet: the pod-template-hash a Deployment
 # appends to its ReplicaSet's name (pkg/controller/deployment/sync.go: d.Name + "-" + podTemplateHash;
 # hash from controller.ComputeHash); digits only before Kubernetes 1.8
@@ -172,34 +167,6 @@ class NodeExtras:
 
     pods: list[PodInfo] = field(default_factory=list)
     kubelet_config: object = None  # analyzer.parsers.kubelet_config.KubeletConfig
-
-
-def read_node_extras(path: Path, limits: Limits | None = None) -> NodeExtras:
-    """Pods and kubelet config of a bundle, parsed by the pipeline's own steps.
-
-    The bundle is read a second time (pipeline.analyze keeps its facts to itself), streamed: only
-    the pod and kubelet artifacts are parsed, nothing else is kept. Raises InputUnreadable.
-    """
-    from analyzer.pipeline import PARSERS
-
-    facts = NodeFacts()
-
-    def take(artifact, entry) -> None:
-        if artifact.kind in EXTRA_KINDS and artifact.sample is None:
-            PARSERS[artifact.kind](artifact, facts)
-
-    open_bundle(path, limits, sink=take)
-    return NodeExtras(pods=_unique_pods(facts.pods), kubelet_config=facts.kubelet_config)
-
-
-def _unique_pods(pods: list[PodInfo]) -> list[PodInfo]:
-    seen, unique = set(), []
-    for pod in pods:
-        key = pod.uid or (pod.namespace, pod.name)
-        if key not in seen:
-            seen.add(key)
-            unique.append(pod)
-    return unique
 
 
 def workload_of(pod: PodInfo) -> Workload:
@@ -368,12 +335,12 @@ def one_line(err: BaseException) -> str:
 def analyze_node(job: NodeJob) -> FleetNode:
     """The worker: analyse one bundle, write its report, return its summary. Never raises."""
     from analyzer.cli import write_atomically
-    from analyzer.pipeline import analyze
+    from analyzer.pipeline import analyze_with_facts, unique_pods
 
     bundle = Path(job.bundle)
     try:
-        report = analyze(bundle)
-        extras = read_node_extras(bundle)
+        report, facts = analyze_with_facts(bundle)
+        extras = NodeExtras(pods=unique_pods(facts.pods), kubelet_config=facts.kubelet_config)
         relative = f"nodes/{job.name}.{job.fmt}"
         write_atomically(Path(job.out_dir) / relative, render_node_report(report, job.fmt))
         return summarise_node(job.name, bundle.name, report, extras, relative)

@@ -45,7 +45,12 @@ MAX_WARNINGS = 500  # a bundle of 100,000 junk members must not make a 100,000-l
 
 
 def analyze(path: Path, limits: Limits | None = None) -> Report:
-    """Read the bundle at ``path`` and explain what happened. Raises InputUnreadable.
+    """Read the bundle at ``path`` and explain what happened. Raises InputUnreadable."""
+    return analyze_with_facts(path, limits)[0]
+
+
+def analyze_with_facts(path: Path, limits: Limits | None = None) -> tuple[Report, NodeFacts]:
+    """The report and the facts it was made from (pods, kubelet config...: what fleet and diff compare).
 
     Members are parsed as the reader yields them (archive order, read once); what is kept is
     the parsed facts, the cgroup files (grouped per directory at the end) and the text of known
@@ -79,11 +84,11 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
     incidents = _oom_incidents(facts)
     containers = containers_table(facts.cgroups)
     join_docker(incidents, facts.runtime_containers)
-    join_pods(incidents, _unique_pods(facts.pods))
+    join_pods(incidents, unique_pods(facts.pods))
     join_docker_stats(containers, facts.docker_stats)
-    evictions = eviction_incidents(_unique_pods(facts.pods))
+    evictions = eviction_incidents(unique_pods(facts.pods))
     evictions += evictions_from_kubelet_log(facts.kubelet_events, facts.kubelet_config, evictions, len(evictions) + 1)
-    rank_with_summary(evictions, facts.kubelet_summary, _unique_pods(facts.pods))
+    rank_with_summary(evictions, facts.kubelet_summary, unique_pods(facts.pods))
     incidents = incidents + evictions
     bundle_findings = join_runtime_and_events(incidents, containers, facts)
     report = Report(
@@ -111,7 +116,7 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
     )
     report.evidence_lines = quote_evidence(report, quotable)
     report.bundle.warnings.extend(drop_impossible_numbers(report))
-    return report
+    return report, facts
 
 
 JSON_INT_RANGE = (-(2**63), 2**63 - 1)  # what a JSON consumer (and orjson) takes; no memory counter is beyond it
@@ -414,11 +419,12 @@ def _add_cgroup_file(cgroups: CgroupSnapshots, artifact: Artifact, warnings: lis
         warnings.append(BundleWarning(message=f"internal error reading a cgroup file: {type(err).__name__}: {err}", file=artifact.path))
 
 
-def _unique_pods(pods: list) -> list:
-    """The same pod from kubectl and from the kubelet's /pods: keep the first of each UID."""
+def unique_pods(pods: list) -> list:
+    """The same pod from kubectl and from the kubelet's /pods: keep the first of each UID
+    (of each namespace/name where no UID is known, as in describe output)."""
     seen, unique = set(), []
     for pod in pods:
-        key = pod.uid or id(pod)
+        key = pod.uid or ((pod.namespace, pod.name) if pod.name else id(pod))
         if key not in seen:
             seen.add(key)
             unique.append(pod)

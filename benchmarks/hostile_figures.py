@@ -14,7 +14,7 @@ Checked for each:
   no file named like the case's random canary (hostile members are called ``/tmp/canary-<hex>``,
   ``../../canary-<hex>``) exists anywhere under /tmp or the case folder afterwards;
 - what was readable before the fault is analyzed: the planted kernel OOM (pid 4242) is an incident;
-- peak RSS of the analyzer process (os.wait4 rusage), wall time.
+- peak RSS of the analyzer process (os.wait4 rusage, through a small spawner: see SPAWNER), wall time.
 
 Run: ``.venv/bin/python benchmarks/hostile_figures.py [--quick] [--only WORD] [--keep]``.
 ``--quick`` shrinks the slow inputs (10,000 members, 512 MiB bombs). Targets: 0 crashes, 0 leaks,
@@ -77,32 +77,54 @@ def _canaries(canary: str, roots: list[Path], skip: Path) -> list[str]:
     return found
 
 
-def _run(bundle: Path, case: Path, timeout: float) -> tuple[int | None, float, float, str]:
+# Linux starts a child's peak RSS at its parent's RSS (dup_mm sets hiwater_rss, exec keeps the max), and this
+# script grows (bomb builders, 15 MB reports read back). So analyzers are started by a small spawner process
+# forked at the start, whose own RSS (~10 MB) is the floor of every figure instead of ours.
+SPAWNER = r"""
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    with open(job["stdout"], "wb") as out, open(job["stderr"], "wb") as err:
+        began = time.monotonic()
+        child = subprocess.Popen(job["argv"], cwd=job["cwd"], env=job["env"], stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        code = None
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid == child.pid:
+                code = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() - began > job["timeout"]:
+                child.kill()
+                _, status, usage = os.wait4(child.pid, 0)
+                break
+            time.sleep(0.01)
+        child.returncode = code if code is not None else -9
+    print(json.dumps({"code": code, "seconds": time.monotonic() - began, "maxrss_kb": usage.ru_maxrss}), flush=True)
+"""
+
+
+class Spawner:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-S", "-c", SPAWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def run(self, argv: list[str], cwd: Path, env: dict, stdout: Path, stderr: Path, timeout: float) -> dict:
+        job = {"argv": argv, "cwd": str(cwd), "env": env, "stdout": str(stdout), "stderr": str(stderr), "timeout": timeout}
+        self.process.stdin.write(json.dumps(job) + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def _run(spawner: Spawner, bundle: Path, case: Path, timeout: float) -> tuple[int | None, float, float, str]:
     """(exit code or None on timeout, seconds, peak RSS MB, stderr) of podmortem analyze in its own cwd/tmp/home."""
     cwd, tmp, home, out = (case / n for n in ("cwd", "tmp", "home", "out"))
     env = {**os.environ, "TMPDIR": str(tmp), "HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
-    with open(case / "stdout.txt", "wb") as stdout, open(case / "stderr.txt", "wb") as stderr:
-        began = time.monotonic()
-        child = subprocess.Popen([str(PODMORTEM), "analyze", str(bundle), "--format", "json", "-o", str(out / "report.json")],
-                                 cwd=cwd, env=env, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
-        code, rss_kb = _wait(child, timeout)
-        took = time.monotonic() - began
-    return code, took, rss_kb / 1024, (case / "stderr.txt").read_text(errors="replace")
-
-
-def _wait(child: subprocess.Popen, timeout: float) -> tuple[int | None, int]:
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid == child.pid:
-            child.returncode = os.waitstatus_to_exitcode(status)
-            return child.returncode, usage.ru_maxrss
-        if time.monotonic() > deadline:
-            child.kill()
-            _, status, usage = os.wait4(child.pid, 0)
-            child.returncode = -9
-            return None, usage.ru_maxrss
-        time.sleep(0.02)
+    argv = [str(PODMORTEM), "analyze", str(bundle), "--format", "json", "-o", str(out / "report.json")]
+    done = spawner.run(argv, cwd, env, case / "stdout.txt", case / "stderr.txt", timeout)
+    return done["code"], done["seconds"], done["maxrss_kb"] / 1024, (case / "stderr.txt").read_text(errors="replace")
 
 
 def _warning_seen(hostile: Hostile, report: dict | None, stderr: str) -> str | None:
@@ -118,7 +140,7 @@ def _warning_seen(hostile: Hostile, report: dict | None, stderr: str) -> str | N
     return next((m for m in messages if hostile.warning in m), None)
 
 
-def run_case(hostile: Hostile, work: Path, timeout: float) -> dict:
+def run_case(spawner: Spawner, hostile: Hostile, work: Path, timeout: float) -> dict:
     case = work / hostile.build.__name__ if not isinstance(hostile.build, partial) else work / hostile.build.func.__name__
     case.mkdir()
     canary = new_canary()
@@ -129,7 +151,7 @@ def run_case(hostile: Hostile, work: Path, timeout: float) -> dict:
     (case / "stdout.txt").touch()
     (case / "stderr.txt").touch()
     before = _snapshot(case)
-    code, took, rss_mb, stderr = _run(bundle, case, timeout)
+    code, took, rss_mb, stderr = _run(spawner, bundle, case, timeout)
     after = _snapshot(case)
     ours = ("out", "stdout.txt", "stderr.txt")  # what the run may write: the report folder and what we capture
     written = sorted(p for p in set(after) - set(before) if p.split("/")[0] not in ours)
@@ -202,12 +224,13 @@ def main() -> int:
         return 2
     cases = [h for h in suite(args.quick) if args.only is None or args.only in h.name]
     work = Path(tempfile.mkdtemp(prefix="podmortem-hostile-"))
+    spawner = Spawner()
     rows = []
     print(f"hostile suite: {len(cases)} inputs; work folder {work}\n", flush=True)
     print(f"{'input':40} {'exit':>4} {'seconds':>8} {'RSS MB':>7} {'bundle MB':>9} {'report MB':>9}  {'result':6} warning")
     try:
         for hostile in cases:
-            row = run_case(hostile, work, args.timeout)
+            row = run_case(spawner, hostile, work, args.timeout)
             rows.append(row)
             result = "pass" if not row["problems"] else "FAIL"
             print(f"{row['input'][:40]:40} {str(row['exit']):>4} {row['seconds']:8.2f} {row['rss_mb']:7.0f} {row['bundle_mb']:9.2f} "
@@ -215,6 +238,7 @@ def main() -> int:
             for problem in row["problems"]:
                 print(f"{'':40} -> {problem}")
     finally:
+        spawner.close()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     worst = max(rows, key=lambda r: r["rss_mb"])

@@ -6,6 +6,7 @@ The page needs no JavaScript.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import jinja2
@@ -49,6 +50,7 @@ def composition(stat: dict[str, int]) -> list[tuple[str, int]]:
     return [(name, value) for name, value in parts if value]
 
 
+@functools.lru_cache(maxsize=1)  # one compiled template set per process: a fleet renders hundreds
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("reports", "templates"),

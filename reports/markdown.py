@@ -1,6 +1,7 @@
 """Markdown renderer (GitHub-flavoured), for tickets and postmortems."""
 from __future__ import annotations
 
+import functools
 import re
 
 import jinja2
@@ -11,6 +12,7 @@ from reports.text import cite, md, size, visible
 RE_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
+@functools.lru_cache(maxsize=1)  # one compiled template set per process: a fleet renders hundreds
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("reports", "templates"),

@@ -4,7 +4,6 @@ Inputs: the lab bundle in fixtures/lab (a real kernel OOM kill) and bad inputs b
 """
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os

@@ -79,7 +79,7 @@ def test_eviction_ranking_follows_the_kubelet_order(tmp_path):
         status = {"qosClass": qos, "phase": "Failed" if evicted else "Running"}
         if evicted:
             status.update(reason="Evicted", message="The node was low on resource: memory. Threshold quantity: 100Mi, available: 81920Ki. "
-                                                    f"Container app was using 2Gi, request is 1Gi, has larger consumption of memory. ")
+                                                    "Container app was using 2Gi, request is 1Gi, has larger consumption of memory. ")
         spec = {"priority": priority, "containers": [{"name": "app", "resources": {"requests": {"memory": request}} if request else {}}]}
         return {"kind": "Pod", "metadata": {"name": name, "namespace": "shop", "uid": f"uid-{name}"}, "spec": spec, "status": status}
 

@@ -8,7 +8,6 @@ defaults_linux.go ``DefaultEvictionHard``: memory.available 100Mi; FACTS.md §4)
 """
 from __future__ import annotations
 
-import re
 
 import orjson
 import yaml

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 from pydantic import BaseModel
 
-from analyzer.models.common import Evidence, Parsed, Problem
+from analyzer.models.common import Evidence, Parsed
 from analyzer.quantity import parse_quantity
 
 RE_KLOG = re.compile(r"(?P<sev>[IWEF])(?P<mm>\d\d)(?P<dd>\d\d) (?P<clock>\d\d:\d\d:\d\d(?:\.\d+)?)\s+\d+ (?P<where>[\w.-]+:\d+)\] (?P<msg>.*)$")

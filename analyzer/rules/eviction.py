@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from analyzer.models.common import Evidence, Finding
+from analyzer.models.common import Finding
 from analyzer.models.node import CgroupMemory, MemInfo
 from analyzer.models.report import EvictionIncident, NodeMemory, PodRef, RankedPod
 from analyzer.parsers.kubelet_config import DEFAULT_EVICTION_HARD, KubeletConfig, threshold
