@@ -30,8 +30,7 @@ from analyzer.prefilter import ANY_LOG, KERNEL_LOG, KUBELET_LOG, RUNTIME_LOG, Fi
 
 HEAD_CHARS = 64 * 1024
 READ_CHUNK = 1024 * 1024
-STREAM_READ = 64 * 1024  # small reads: tarfile drops a read's data when the archive breaks inside it
-STREAM_FEED = 1024 * 1024  # the line filter scans this much at a time
+STREAM_READ = 256 * 1024  # tarfile drops the data of a read the archive breaks inside: reads stay small
 # logs read through a line filter when big: the kinds whose parsers read single lines or OOM report windows
 STREAM_SPECS = {ArtifactKind.KERNEL_LOG: KERNEL_LOG, ArtifactKind.KUBELET_LOG: KUBELET_LOG, ArtifactKind.RUNTIME_LOG: RUNTIME_LOG}
 ARCHIVE_SUFFIXES = (".tar", ".tgz", ".tar.gz", ".tar.xz", ".tar.bz2", ".zip", ".gz", ".xz", ".bz2", ".tbz2", ".txz")
@@ -241,7 +240,7 @@ class _Intake:
             return
         line_filter = LineFilter(spec, max_line_bytes=self.limits.max_line_chars)
         line_filter.feed(first)
-        size, cut, pieces, gathered = len(first), False, [], 0
+        size, cut = len(first), False
         try:
             while True:
                 chunk = stream.read(STREAM_READ)
@@ -257,16 +256,10 @@ class _Intake:
                     cut = True
                     self.warn(f"member cut at the {self.limits.max_member_bytes} byte cap (decompression bomb or huge file); the rest was not read", name)
                     break
-                pieces.append(chunk)
-                gathered += len(chunk)
-                if gathered >= STREAM_FEED:
-                    line_filter.feed(b"".join(pieces))
-                    pieces, gathered = [], 0
+                line_filter.feed(chunk)
         except READ_ERRORS:
-            line_filter.feed(b"".join(pieces))
             self.pending = lambda reason: self._emit_filtered(name, spec, line_filter, first, size, f"cut: {reason}")
             raise
-        line_filter.feed(b"".join(pieces))
         self._emit_filtered(name, spec, line_filter, first, size, "cut at the log size cap" if cut else None)
 
     def _emit_filtered(self, name: str, spec: FilterSpec, line_filter: LineFilter, first: bytes, size: int, note: str | None) -> None:

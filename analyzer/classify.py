@@ -12,6 +12,7 @@ from analyzer.artifacts import ArtifactKind as K
 
 # anchors that start a node path wherever the bundle root is
 NODE_ANCHORS = ("sys/fs/cgroup/", "proc/", "var/log/", "var/lib/kubelet/", "etc/kubernetes/", "commands/", "manifest.json")
+RE_NODE_ANCHOR = re.compile("/(?:" + "|".join(re.escape(a) for a in NODE_ANCHORS) + ")")
 RE_SAMPLE = re.compile(r"(?:^|/)samples/(?P<n>\d{1,6})/")
 
 V1_ONLY_FILES = {
@@ -93,15 +94,10 @@ def node_path_of(member: str) -> tuple[str | None, int | None]:
     if match is not None:
         sample = int(match.group("n"))
         member = member[match.end():]
-    padded = "/" + member
-    best = None
-    for anchor in NODE_ANCHORS:
-        at = padded.find("/" + anchor)
-        if at != -1 and (best is None or at < best):
-            best = at
-    if best is None:
+    anchor = RE_NODE_ANCHOR.search("/" + member)  # the earliest anchor, in one pass
+    if anchor is None:
         return None, sample
-    return padded[best + 1:], sample
+    return member[anchor.start():], sample
 
 
 def basename(path: str) -> str:

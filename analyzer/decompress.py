@@ -190,13 +190,16 @@ class Prefetch(io.RawIOBase):
         super().close()
 
 
-def open_compressed(path: Path, magic: bytes) -> io.RawIOBase:
-    """``path`` decompressed (per its magic) and read ahead in a thread. The caller closes it."""
+def open_compressed(path: Path, magic: bytes) -> io.BufferedReader:
+    """``path`` decompressed (per its magic) and read ahead in a thread. The caller closes it.
+
+    Buffered: tarfile reads a 512-byte header per member, and C serves those from the buffer.
+    """
     opener = opener_for(magic)
     if opener is None:
         raise ValueError(f"{path.name} is not compressed")
     if magic[:2] == b"\x1f\x8b":
         raw = path.open("rb")
-        return Prefetch(gzip_blocks(raw), owner=raw)
+        return io.BufferedReader(Prefetch(gzip_blocks(raw), owner=raw), buffer_size=BLOCK)
     stream = opener(path, "rb")
-    return Prefetch(file_blocks(stream), owner=stream)
+    return io.BufferedReader(Prefetch(file_blocks(stream), owner=stream), buffer_size=BLOCK)

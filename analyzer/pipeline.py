@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib import import_module
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -21,7 +22,7 @@ from analyzer.cgroup_tree import CgroupSnapshots
 from analyzer.facts import NodeFacts
 from analyzer.models.common import Parsed, Problem
 from analyzer.models.kernel import OomReport
-from analyzer.redact import redact_quotes
+from analyzer.redact import QUOTE_CONTEXT_LINES, redact_quotes
 from analyzer.models.report import (
     BundleFile,
     BundleInfo,
@@ -58,7 +59,7 @@ def analyze_with_facts(path: Path, limits: Limits | None = None) -> tuple[Report
     """
     facts = NodeFacts()
     parse_warnings: list[BundleWarning] = []
-    quotable: dict[str, tuple[str, list[int] | None]] = {}  # path -> (text, line numbers of a filtered log)
+    quotable: dict[str, Quotable] = {}
     stamps: list[Artifact] = []  # --samples times (proc/uptime, taken_at) for rules/trends.py
     cgroups = CgroupSnapshots()
 
@@ -68,7 +69,7 @@ def analyze_with_facts(path: Path, limits: Limits | None = None) -> tuple[Report
             stamps.append(artifact)
         if artifact.kind is ArtifactKind.UNKNOWN and not pasted:
             return
-        quotable[artifact.path] = (artifact.text, artifact.line_numbers)
+        quotable[artifact.path] = Quotable(artifact.text, artifact.line_numbers, artifact.kind in LINE_KINDS)
         if artifact.kind is ArtifactKind.UNKNOWN:
             return
         facts.kinds_seen.add(artifact.kind.value)
@@ -130,22 +131,25 @@ def drop_impossible_numbers(model: BaseModel, where: str = "report") -> list[Bun
     >>> [w.message[:40] for w in drop_impossible_numbers(node, "node")], node.mem_total_bytes, node.shmem_bytes
     (['node.mem_total_bytes: 120892581961462917'], None, 5)
     """
+    low, high = JSON_INT_RANGE
     warnings: list[BundleWarning] = []
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        path = f"{where}.{name}"
-        if isinstance(value, int) and not isinstance(value, bool) and not JSON_INT_RANGE[0] <= value <= JSON_INT_RANGE[1]:
-            setattr(model, name, None)
-            warnings.append(BundleWarning(message=f"{path}: {value} is beyond any real counter (a corrupt or edited file?); shown as unknown"))
-        elif isinstance(value, BaseModel):
-            warnings.extend(drop_impossible_numbers(value, path))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, BaseModel):
-                    warnings.extend(drop_impossible_numbers(item, f"{path}[{i}]"))
-        elif isinstance(value, dict):
-            for key in [k for k, v in value.items() if isinstance(v, int) and not JSON_INT_RANGE[0] <= v <= JSON_INT_RANGE[1]]:
-                warnings.append(BundleWarning(message=f"{path}[{key}]: {value.pop(key)} is beyond any real counter; left out"))
+    stack: list[tuple[BaseModel, tuple]] = [(model, (where,))]
+    while stack:  # a report of a 500-pod node holds ~60,000 models: plain loops, paths built only to warn
+        obj, path = stack.pop()
+        for name, value in obj.__dict__.items():
+            kind = type(value)
+            if kind is int:
+                if not low <= value <= high:
+                    setattr(obj, name, None)
+                    warnings.append(BundleWarning(message=f"{'.'.join(path)}.{name}: {value} is beyond any real counter "
+                                                          "(a corrupt or edited file?); shown as unknown"))
+            elif kind is list:
+                stack.extend((item, (*path, f"{name}[{i}]")) for i, item in enumerate(value) if isinstance(item, BaseModel))
+            elif kind is dict:
+                for key in [k for k, v in value.items() if type(v) is int and not low <= v <= high]:
+                    warnings.append(BundleWarning(message=f"{'.'.join(path)}.{name}[{key}]: {value.pop(key)} is beyond any real counter; left out"))
+            elif isinstance(value, BaseModel):
+                stack.append((value, (*path, name)))
     return warnings
 
 
@@ -458,7 +462,23 @@ def _cited(report: Report) -> set[tuple[str, int]]:
     return {(ev.file, ev.line) for ev in evidence if ev is not None and ev.line is not None}
 
 
-def quote_evidence(report: Report, quotable: dict[str, tuple[str, list[int] | None]]) -> dict[str, str]:
+class Quotable(NamedTuple):
+    """What quoting a file's cited lines needs: its text, the line numbers of a filtered log, and
+    whether its lines stand alone (a log line, a counter) or may continue a block (YAML env, PEM)."""
+
+    text: str
+    line_numbers: list[int] | None
+    lines_stand_alone: bool
+
+
+# kinds whose lines never continue a multi-line secret (an Environment block, a PEM body): their cited
+# lines are redacted line by line, without the 64 lines of context structured text needs
+LINE_KINDS = {ArtifactKind.KERNEL_LOG, ArtifactKind.KUBELET_LOG, ArtifactKind.RUNTIME_LOG, ArtifactKind.MEMCG_V1,
+              ArtifactKind.MEMCG_V2, ArtifactKind.CGROUP_PROCS, ArtifactKind.PROC_MEMINFO, ArtifactKind.PROC_STAT,
+              ArtifactKind.PROC_UPTIME, ArtifactKind.PROC_VERSION, ArtifactKind.PROC_VMSTAT}
+
+
+def quote_evidence(report: Report, quotable: dict[str, Quotable]) -> dict[str, str]:
     """The text of every cited bundle line, so a report can quote what each number rests on."""
     wanted: dict[str, set[int]] = {}
     for file, line in _cited(report):
@@ -467,7 +487,7 @@ def quote_evidence(report: Report, quotable: dict[str, tuple[str, list[int] | No
     for path, lines in wanted.items():
         if path not in quotable:
             continue
-        text, line_numbers = quotable[path]
+        text, line_numbers, stand_alone = quotable[path]
         if line_numbers is not None:  # a prefiltered big log: its kept lines and their numbers
             numbered = zip(line_numbers, text.split("\n"))
         else:
@@ -476,7 +496,8 @@ def quote_evidence(report: Report, quotable: dict[str, tuple[str, list[int] | No
         numbered = list(numbered)
         cited = [index for index, (number, _) in enumerate(numbered) if number in lines]
         # quoted through the redaction rules (analyzer/redact.py): a cited line may hold an env value
-        for index, quoted in redact_quotes([line for _, line in numbered], cited).items():
+        context = 0 if stand_alone else QUOTE_CONTEXT_LINES
+        for index, quoted in redact_quotes([line for _, line in numbered], cited, context).items():
             quotes[f"{path}:{numbered[index][0]}"] = quoted[:MAX_QUOTED_LINE]
     return dict(sorted(quotes.items()))
 

@@ -88,19 +88,24 @@ class LineFilter:
     # --- feeding ----------------------------------------------------------------------------
 
     def feed(self, data: bytes) -> None:
-        if self.dropping:
-            at = data.find(b"\n")
-            if at == -1:
+        """Scan ``data`` in place (no copy of it is made: this is the path of every byte of the log)."""
+        start = 0
+        if self.dropping or self.carry:  # first finish the line the previous chunk ended inside
+            newline = data.find(b"\n")
+            if newline == -1:
+                if not self.dropping:
+                    self._carry(self.carry + data)
                 return
-            self.dropping = False
-            data = data[at:]  # the cut line ends here; its kept part is in carry
-        buffer = self.carry + data if self.carry else data
-        end = buffer.rfind(b"\n")
+            line = self.carry if self.dropping else self.carry + data[:newline]
+            self.dropping, self.carry = False, b""
+            self._scan(line + b"\n", 0, len(line) + 1)
+            start = newline + 1
+        end = data.rfind(b"\n", start)
         if end == -1:
-            self._carry(buffer)
+            self._carry(data[start:])
             return
-        self._scan(buffer, end + 1)
-        self._carry(buffer[end + 1:])
+        self._scan(data, start, end + 1)
+        self._carry(data[end + 1 :])
 
     def _carry(self, rest: bytes) -> None:
         if len(rest) > self.max_line_bytes:
@@ -111,7 +116,7 @@ class LineFilter:
 
     def finish(self) -> tuple[str, list[int]]:
         if self.carry:
-            self._scan(self.carry + b"\n", len(self.carry) + 1)
+            self._scan(self.carry + b"\n", 0, len(self.carry) + 1)
             self.carry = b""
         text = b"\n".join(self.kept).decode("utf-8", errors="replace").replace("\x00", "")
         if "\r" in text:  # a stray CR must not split a kept line: line numbers would shift
@@ -124,10 +129,10 @@ class LineFilter:
 
     # --- scanning ---------------------------------------------------------------------------
 
-    def _scan(self, buf: bytes, stop: int) -> None:
-        """Keep the wanted lines of ``buf[:stop]`` (which ends with a newline)."""
-        pos, line_no = 0, self.lines_seen  # line_no: lines before ``pos``
-        upcoming = {needle: buf.find(needle, 0, stop) for needle in self.needles}
+    def _scan(self, buf: bytes, begin: int, stop: int) -> None:
+        """Keep the wanted lines of ``buf[begin:stop]`` (whole lines: it ends with a newline)."""
+        pos, line_no = begin, self.lines_seen  # line_no: lines before ``pos``
+        upcoming = {needle: buf.find(needle, begin, stop) for needle in self.needles}
         while pos < stop:
             if self.window_left > 0:
                 pos, line_no = self._keep_window(buf, pos, stop, line_no)
@@ -144,7 +149,7 @@ class LineFilter:
             if any(needle in line for needle in self.spec.window_start):
                 self.window_left, self.ending = self.spec.max_window_lines, False
             pos, line_no = end + 1, line_no + 1
-        self.lines_seen += buf.count(b"\n", 0, stop)
+        self.lines_seen += buf.count(b"\n", begin, stop)
 
     def _next_hit(self, buf: bytes, upcoming: dict[bytes, int], pos: int, stop: int) -> int:
         best = -1

@@ -511,7 +511,7 @@ def redact_text(text: str, rules: list[Rule], counts: Counter) -> str:
 QUOTE_CONTEXT_LINES = 64
 
 
-def redact_quotes(lines: list[str], indexes: list[int]) -> dict[int, str]:
+def redact_quotes(lines: list[str], indexes: list[int], context: int = QUOTE_CONTEXT_LINES) -> dict[int, str]:
     """The lines at ``indexes`` as a report may quote them: redacted, each with up to 64 earlier
     lines as context (an Environment block, a PEM block, an option whose value is on the next
     line). Nearby quotes share one redacted stretch of text.
@@ -527,7 +527,7 @@ def redact_quotes(lines: list[str], indexes: list[int]) -> dict[int, str]:
     wanted = set(indexes)
     stretch_start = stretch_end = None
     for index in sorted(wanted) + [None]:
-        if index is not None and stretch_end is not None and index - QUOTE_CONTEXT_LINES <= stretch_end + 1:
+        if index is not None and stretch_end is not None and index - context <= stretch_end + 1:
             stretch_end = index
             continue
         if stretch_end is not None:
@@ -536,7 +536,7 @@ def redact_quotes(lines: list[str], indexes: list[int]) -> dict[int, str]:
                 if stretch_start + offset in wanted:
                     quoted[stretch_start + offset] = line
         if index is not None:
-            stretch_start, stretch_end = max(0, index - QUOTE_CONTEXT_LINES), index
+            stretch_start, stretch_end = max(0, index - context), index
     return quoted
 
 

@@ -38,6 +38,7 @@ FIXTURE_BUNDLES = (ROOT / "fixtures" / "lab" / "lab-oom-128mi.tar.gz", ROOT / "f
 SEED_DIR = ROOT / "tests" / "fuzz_seeds"
 VALID_STATUSES = {"complete", "partial", "unrecognised"}
 MAX_SEED_CHARS = 400_000  # a few corpus/lab members are big; mutating them whole makes each example slow
+MAX_MUTATED_CHARS = 2_000_000  # 5000-digit numbers for each of thousands of numbers add up; the reader cuts lines at 1,000,000
 
 
 # --- the parsers ---------------------------------------------------------------------------
@@ -383,7 +384,7 @@ def mutate(text: str, ch, most: int = 4) -> tuple[str, list[str]]:
     applied = []
     for _ in range(ch.integer(1, most)):
         op = ch.pick(MUTATIONS)
-        text = op(text, ch)
+        text = op(text, ch)[:MAX_MUTATED_CHARS]
         applied.append(op.__name__)
     return text, applied
 

@@ -38,6 +38,7 @@ from pydantic import BaseModel
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.parsers.docker import size_bytes
 from analyzer.parsers.events import parse_time
+from analyzer.units import parse_int
 
 RE_STATS_HEADER = re.compile(r"^\s*CONTAINER(?:\s+ID)?\s+(?P<name>NAME\s+)?CPU %\s+MEM\s+DISK\s+INODES")
 RE_STATS_ROW = re.compile(r"^\s*(?P<id>[0-9a-f]{12,64})\s+(?:(?P<name>\S+)\s+)?(?P<cpu>[\d.]+)\s+(?P<mem>[\d.]+\s*[kKMGTP]?i?B)\s+(?P<disk>[\d.]+\s*[kKMGTP]?i?B)\s+(?P<inodes>\d+)")
@@ -113,9 +114,7 @@ def _num(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
+    return parse_int(value)
 
 
 def _time(value: object) -> datetime | None:
@@ -226,7 +225,7 @@ def _salvage_container(fragment: str, text: str, offset: int, source: str) -> Cr
         state=fields.get("state"),
         reason=fields.get("reason"),
         message=fields.get("message") or None,
-        exit_code=int(exit_code) if exit_code is not None and str(exit_code).lstrip("-").isdigit() else None,
+        exit_code=parse_int(str(exit_code)) if exit_code is not None else None,
         started_at=parse_time(fields.get("startedAt")),
         finished_at=parse_time(fields.get("finishedAt")),
         pod_name=fields.get("io.kubernetes.pod.name"),
@@ -321,7 +320,7 @@ def _stats_json(text: str, source: str) -> tuple[list[CriStats], list[Problem]]:
                                     evidence=Evidence(file=source, line=_line_at(text, match.start()))))
             if cid:
                 name, _ = _field("name", fragment)
-                rows.append(CriStats(id=cid, name=name, working_set_bytes=int(ws) if ws and ws.isdigit() else None,
+                rows.append(CriStats(id=cid, name=name, working_set_bytes=parse_int(ws),
                                      evidence=Evidence(file=source, line=_line_at(text, match.start()))))
             continue
         if isinstance(obj, dict):

@@ -135,7 +135,7 @@ def size_bytes(text: str) -> int | None:
     >>> size_bytes("102.3MiB"), size_bytes("128MiB"), size_bytes("0B")
     (107269325, 134217728, 0)
     """
-    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGTP]?i?B|kB)\s*", text)
+    match = re.fullmatch(r"\s*(\d{1,20}(?:\.\d{1,20})?)\s*([KMGTP]?i?B|kB)\s*", text)  # not [\d.]+: "1.2.3" and 400 digits broke float()/round()
     if match is None or match.group(2) not in UNITS:
         return None
     return round(float(match.group(1)) * UNITS[match.group(2)])

@@ -43,6 +43,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel
 
 from analyzer.models.common import Evidence, Parsed, Problem
+from analyzer.units import parse_int
 
 # reason -> what it means for a memory incident (None: kept, but not a memory event)
 MEANINGS = {
@@ -182,7 +183,7 @@ def _count(text: str | None) -> int | None:
     repeat = RE_REPEAT.search(text)
     if repeat is not None:
         return int(repeat["count"])
-    return int(text) if text.strip().isdigit() else None
+    return parse_int(text)
 
 
 # --- tables: kubectl get events and describe's Events section ----------------------------------

@@ -39,6 +39,7 @@ from analyzer.models.kernel import (
     ReapedProcess,
     SelectedProcess,
 )
+from analyzer.units import parse_int
 
 KIB = 1024
 
@@ -556,9 +557,9 @@ def _on_summary(state: _State, line: Line, m: re.Match) -> None:
         report.task_memcg = fields["task_memcg"]
     report.summary_task = fields.get("task") or report.summary_task
     for key, attr in (("pid", "summary_pid"), ("uid", "summary_uid")):
-        value = (fields.get(key) or "").strip()
-        if value.isdigit():
-            setattr(report, attr, int(value))
+        value = parse_int(fields.get(key) or "")
+        if value is not None and value >= 0:
+            setattr(report, attr, value)
     _touch(report, line, "summary", state)
 
 

@@ -17,6 +17,7 @@ import orjson
 from pydantic import BaseModel
 
 from analyzer.models.common import Evidence, Parsed, Problem
+from analyzer.textpos import LineIndex
 
 
 class MemoryStats(BaseModel):
@@ -50,9 +51,8 @@ def _memory(obj: object) -> MemoryStats | None:
                        working_set_bytes=pick("workingSetBytes"), rss_bytes=pick("rssBytes"))
 
 
-def _line(text: str, needle: str, source: str) -> Evidence:
-    at = text.find(needle)
-    return Evidence(file=source, line=text.count("\n", 0, at) + 1 if at >= 0 else None)
+def _line(index: LineIndex, needle: str, source: str) -> Evidence:
+    return Evidence(file=source, line=index.find_line(needle))
 
 
 def _pod_memory(pod: dict) -> MemoryStats:
@@ -78,7 +78,8 @@ def parse(text: str, source: str) -> Parsed[Summary]:
     if not isinstance(data, dict):
         return Parsed(status="unrecognised", problems=[Problem(message="stats/summary is not a JSON object", evidence=Evidence(file=source))])
     node = data.get("node") if isinstance(data.get("node"), dict) else ({"memory": data} if "workingSetBytes" in data else {})
-    summary = Summary(node_name=node.get("nodeName"), node=_memory(node.get("memory")), evidence=_line(text, "availableBytes", source))
+    index = LineIndex(text)
+    summary = Summary(node_name=node.get("nodeName"), node=_memory(node.get("memory")), evidence=_line(index, "availableBytes", source))
     for container in node.get("systemContainers") or []:
         if isinstance(container, dict) and isinstance(container.get("name"), str):
             memory = _memory(container.get("memory"))
@@ -90,5 +91,5 @@ def parse(text: str, source: str) -> Parsed[Summary]:
         ref = pod.get("podRef") if isinstance(pod.get("podRef"), dict) else {}
         ref = {k: v for k, v in ref.items() if isinstance(v, str)}  # a number or a list where a name belongs is not a name
         summary.pods.append(PodStats(namespace=ref.get("namespace"), name=ref.get("name"), uid=ref.get("uid"),
-                                     memory=_pod_memory(pod), evidence=_line(text, f'"{ref.get("name")}"', source)))
+                                     memory=_pod_memory(pod), evidence=_line(index, f'"{ref.get("name")}"', source)))
     return Parsed(value=summary)

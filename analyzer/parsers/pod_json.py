@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.models.k8s import ContainerInfo, PodInfo
 from analyzer.quantity import parse_quantity
+from analyzer.textpos import LineIndex
 
 RUNTIME_PREFIXES = {"containerd": "containerd", "cri-o": "cri-o", "docker": "docker"}
 RE_FRAGMENT_FIELD = re.compile(r'"?(?P<key>reason|exitCode|message|qosClass|phase|containerID|restartCount)"?\s*:\s*"?(?P<value>[^",\n]*)"?')
@@ -89,13 +90,11 @@ class _Lines:
 
     def __init__(self, text: str, source: str) -> None:
         self.text, self.source = text, source
+        self.index = LineIndex(text)
 
     def of(self, needle: str | None, start: int = 0) -> Evidence:
-        if needle:
-            at = self.text.find(needle, start)
-            if at >= 0:
-                return Evidence(file=self.source, line=self.text.count("\n", 0, at) + 1)
-        return Evidence(file=self.source)
+        line = self.index.find_line(needle, start) if needle else None
+        return Evidence(file=self.source, line=line)
 
 
 def _container(spec: dict, status: dict, lines: _Lines, is_init: bool) -> ContainerInfo:

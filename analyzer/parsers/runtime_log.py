@@ -39,6 +39,7 @@ from pydantic import BaseModel
 
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.parsers.events import parse_time
+from analyzer.units import parse_int
 
 ID = r"[0-9a-f]{64}"
 RE_PROMPT = re.compile(r"^\s*(?:\$\s+|#\s+)")
@@ -155,7 +156,7 @@ def _docker_event(body: str, attrs_text: str, ev: Evidence) -> RuntimeEvent | No
         runtime="docker",
         kind=match["action"],
         container_id=match["id"],
-        exit_code=int(exit_code) if exit_code and exit_code.lstrip("-").isdigit() else None,
+        exit_code=parse_int(exit_code),
         time=parse_time(match["time"]),
         sandbox_id=attrs.get("io.kubernetes.sandbox.id") or None,
         pod_name=attrs.get("io.kubernetes.pod.name") or None,
@@ -182,7 +183,7 @@ def _docker_json(body: str, ev: Evidence) -> RuntimeEvent | None:
     when = parse_time(datetime.utcfromtimestamp(nanos / 1e9).isoformat() + "Z") if isinstance(nanos, int) else None
     exit_code = attrs.get("exitCode")
     return RuntimeEvent(runtime="docker", kind=action, container_id=actor.get("ID") or obj.get("id"), time=when,
-                        exit_code=int(exit_code) if isinstance(exit_code, str) and exit_code.isdigit() else None,
+                        exit_code=parse_int(exit_code),
                         sandbox_id=attrs.get("io.kubernetes.sandbox.id"), pod_name=attrs.get("io.kubernetes.pod.name"),
                         pod_namespace=attrs.get("io.kubernetes.pod.namespace"), pod_uid=attrs.get("io.kubernetes.pod.uid"),
                         container_name=attrs.get("io.kubernetes.container.name"), message=body.strip()[:400], evidence=ev)
