@@ -9,6 +9,8 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -55,6 +57,21 @@ def main_options(
 def _fail(message: str, code: int = EXIT_USAGE) -> None:
     typer.echo(f"podmortem: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def errors_to_exit(debug: bool) -> Iterator[None]:
+    """Input problems become one line and exit 2; a bug one line and exit 1 (its traceback with --debug)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except PodmortemError as err:
+        _fail(str(err))
+    except Exception as err:  # a bug: one line unless --debug
+        if debug:
+            raise
+        _fail(f"internal error ({type(err).__name__}: {err}); rerun with --debug and report it", EXIT_INTERNAL)
 
 
 def safe_name_part(text: str | None, fallback: str) -> str:
@@ -117,17 +134,11 @@ def analyze(
     from analyzer.fleet import analyze_fleet_command
     from analyzer.pipeline import analyze as run_analysis
 
-    try:
+    with errors_to_exit(debug):
         if path.is_dir() and analyze_fleet_command(path, format.value, output, jobs, echo=typer.echo):
             return
         report = run_analysis(path)
         data = _render(report, format)
-    except PodmortemError as err:
-        _fail(str(err))
-    except Exception as err:  # a bug: one line unless --debug
-        if debug:
-            raise
-        _fail(f"internal error ({type(err).__name__}: {err}); rerun with --debug and report it", EXIT_INTERNAL)
     if output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -177,15 +188,9 @@ def diff(
     from analyzer.diff import diff_bundles
     from reports.diff import render_diff
 
-    try:
+    with errors_to_exit(debug):
         result = diff_bundles(before, after)
         data = render_diff(result, format.value)
-    except PodmortemError as err:
-        _fail(str(err))
-    except Exception as err:  # a bug: one line unless --debug
-        if debug:
-            raise
-        _fail(f"internal error ({type(err).__name__}: {err}); rerun with --debug and report it", EXIT_INTERNAL)
     for warning in result.warnings:
         typer.echo(f"podmortem: warning: {warning}", err=True)
     if output in (None, "-"):
@@ -214,14 +219,8 @@ def redact(
     """Write a copy of a bundle with secrets replaced, using the collector's rules (analyzer/redact.py)."""
     from analyzer.redact import redact_bundle
 
-    try:
+    with errors_to_exit(debug):
         result = redact_bundle(path, output, hostnames=hostnames, ips=ips, force=force)
-    except PodmortemError as err:
-        _fail(str(err))
-    except Exception as err:  # a bug: one line unless --debug
-        if debug:
-            raise
-        _fail(f"internal error ({type(err).__name__}: {err}); rerun with --debug and report it", EXIT_INTERNAL)
     typer.echo(result.summary())
 
 

@@ -13,12 +13,10 @@ import jinja2
 
 from analyzer.models.common import Evidence
 from analyzer.models.report import Report
-from analyzer.units import fmt_bytes
 from reports.svg import COLORS, ROWS, timeline_axis, trend_chart
-from reports.text import visible
+from reports.templating import new_environment
 
 RE_SLUG = re.compile(r"[^A-Za-z0-9]+")
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
 def anchor(ev: Evidence | str | None) -> str:
@@ -52,15 +50,9 @@ def composition(stat: dict[str, int]) -> list[tuple[str, int]]:
 
 @functools.lru_cache(maxsize=1)  # one compiled template set per process: a fleet renders hundreds
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters.update(visible=visible, human=fmt_bytes, size_title=size_title, anchor=anchor)
-    env.globals.update(composition=composition, CSP=CSP, timeline_axis=timeline_axis, trend_chart=trend_chart, ROWS=ROWS, COLORS=COLORS)
+    env = new_environment(autoescape=True)
+    env.filters.update(size_title=size_title, anchor=anchor)
+    env.globals.update(composition=composition, timeline_axis=timeline_axis, trend_chart=trend_chart, ROWS=ROWS, COLORS=COLORS)
     return env
 
 

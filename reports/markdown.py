@@ -7,21 +7,16 @@ import re
 import jinja2
 
 from analyzer.models.report import Report
-from reports.text import cite, md, size, visible
+from reports.templating import new_environment
+from reports.text import cite, size
 
 RE_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 @functools.lru_cache(maxsize=1)  # one compiled template set per process: a fleet renders hundreds
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"),
-        autoescape=False,  # Markdown: bundle strings go through the md/visible filters instead
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters.update(md=md, size=size, cite=cite, visible=visible)
+    env = new_environment(autoescape=False)  # Markdown: bundle strings go through the md/visible filters instead
+    env.filters.update(size=size, cite=cite)
     return env
 
 
