@@ -38,7 +38,7 @@ ARCHIVE_SUFFIXES = (".tar", ".tgz", ".tar.gz", ".tar.xz", ".tar.bz2", ".zip", ".
 
 @dataclass
 class Limits:
-    max_member_bytes: int = 256 * 1024**2  # per-member uncompressed cap: cut there, warn
+    max_member_bytes: int = 64 * 1024**2  # per-member cap of a file read whole (logs are streamed past it): cut there, warn
     max_total_bytes: int = 2 * 1024**3  # all members together: stop there, warn
     max_members: int = 200_000  # stop after this many members, warn
     max_line_chars: int = 1_000_000  # longer lines are cut, warn once per file
@@ -101,6 +101,22 @@ def decode_text(data: bytes, limits: Limits) -> tuple[str, bool]:
         text = "\n".join(line[: limits.max_line_chars] for line in text.split("\n"))
         cut = True
     return text, cut
+
+
+def _what_decoding_changed(data: bytes, text: str) -> str | None:
+    """What decoding did to the bytes that a reader of the quoted lines should know (None: nothing).
+
+    >>> _what_decoding_changed(b"a\\x00b\\xff\\n", "ab\\ufffd\\n")
+    '1 NUL byte(s) removed, 1 invalid UTF-8 sequence(s) shown as \\ufffd'
+    """
+    changes = []
+    nuls = data.count(0)
+    if nuls and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        changes.append(f"{nuls} NUL byte(s) removed")
+    replaced = text.count("\ufffd") - data.count("\ufffd".encode())
+    if replaced > 0:
+        changes.append(f"{replaced} invalid UTF-8 sequence(s) shown as \ufffd")
+    return ", ".join(changes) or None
 
 
 # --- member names -------------------------------------------------------------------------
@@ -174,20 +190,21 @@ class _Intake:
         """Read at most the member cap (+1 byte to know it was cut) within the total budget."""
         left_total = self.limits.max_total_bytes - self.budget.total
         cap = min(self.limits.max_member_bytes, max(left_total, 0))
-        chunks, got = [head], len(head)
+        buffer = bytearray(head)  # one growing buffer: a capped member costs its cap once, not three times
         try:
-            while got <= cap:
-                chunk = stream.read(min(READ_CHUNK, cap + 1 - got))
+            while len(buffer) <= cap:
+                chunk = stream.read(min(READ_CHUNK, cap + 1 - len(buffer)))
                 if not chunk:
                     break
-                chunks.append(chunk)
-                got += len(chunk)
+                buffer += chunk
         except READ_ERRORS:
-            self.pending = lambda reason: self._add_cut(name, b"".join(chunks)[:cap], reason)
+            self.pending = lambda reason: self._add_cut(name, bytes(buffer[:cap]), reason)
             raise
-        data = b"".join(chunks)
-        cut = len(data) > cap
-        data = data[:cap]
+        cut = len(buffer) > cap
+        if cut:
+            del buffer[cap:]
+        data = bytes(buffer)
+        del buffer
         self.budget.total += len(data)
         if cut and cap == self.limits.max_member_bytes:
             self.warn(f"member cut at the {cap} byte cap (decompression bomb or huge file); the rest was not read", name)
@@ -203,6 +220,9 @@ class _Intake:
             return
         head = self._read_head(stream, name, HEAD_CHARS)
         spec = self._stream_spec(name, head)
+        if spec is None and size_hint is not None and self._not_text(head):
+            self._skip_unread(name, size_hint, head)
+            return
         if spec is None:
             self.add(name, *self.read_capped(stream, name, head))
             return
@@ -212,6 +232,21 @@ class _Intake:
                 self.add(name, *self.read_capped(stream, name, head))
                 return
         self._add_streamed(name, spec, stream, head)
+
+    @staticmethod
+    def _not_text(head: bytes) -> bool:
+        """A head of binary bytes, a compressed stream, or nothing but NULs and blanks (a bomb of zeros)."""
+        return is_binary(head) or _looks_compressed(head) or not head.replace(b"\x00", b"").strip()
+
+    def _skip_unread(self, name: str, size: int, head: bytes) -> None:
+        """A big member that is no text: listed, never read past its head (a decompression bomb costs nothing)."""
+        name = _clean(name)
+        if not self._first_time(name, size):
+            return
+        what = ("nested archive or compressed member: not opened (extract it and analyze it separately)" if _looks_compressed(head)
+                else "binary content" if is_binary(head) else "NUL bytes or blanks only (a decompression bomb?)")
+        self.skip(name, size, f"{what}; {size} bytes, not read past the first {len(head)}")
+        self.warn(f"skipped member of {size} bytes: {what}", name)
 
     def _read_head(self, stream: io.BufferedIOBase, name: str, size: int, before: bytes = b"") -> bytes:
         try:
@@ -266,6 +301,8 @@ class _Intake:
         text, numbers = line_filter.finish()
         if line_filter.lines_cut:
             self.warn(f"lines longer than {self.limits.max_line_chars} characters were cut", name)
+        if line_filter.full:
+            self.warn(f"more than {line_filter.max_kept_bytes} bytes of matching lines: the rest of the log was scanned, not kept", name)
         node_path, sample = node_path_of(name)
         kind = classify(node_path, basename(name), text[:HEAD_CHARS])
         if kind not in STREAM_SPECS and spec is not ANY_LOG:  # the head said which log; keep it
@@ -303,6 +340,9 @@ class _Intake:
         text, lines_cut = decode_text(data, self.limits)
         if lines_cut:
             self.warn(f"lines longer than {self.limits.max_line_chars} characters were cut", name)
+        altered = _what_decoding_changed(data, text)
+        if altered:
+            self.warn(f"read with {altered}", name)
         node_path, sample = node_path_of(name)
         kind = classify(node_path, basename(name), text[:HEAD_CHARS])
         artifact = Artifact(path=name, kind=kind, size=len(data), text=text, node_path=node_path, truncated=cut, sample=sample)
@@ -312,11 +352,11 @@ class _Intake:
         status = "ignored" if artifact.kind is ArtifactKind.UNKNOWN else "parsed"
         entry = BundleFile(path=artifact.path, kind=artifact.kind.value, size_bytes=artifact.size, status=status, note=note)
         self.bundle.files.append(entry)
-        if artifact.kind is not ArtifactKind.UNKNOWN:
-            self.known_kinds += 1
         if artifact.node_path:
             self.root_prefixes.add(artifact.path[: len(artifact.path) - len(artifact.node_path)].rstrip("/"))
         self.sink(artifact, entry)
+        if entry.status != "ignored":  # the sink may read more than the kind promised (a paste)
+            self.known_kinds += 1
 
 
 def _looks_compressed(data: bytes) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from analyzer.artifacts import Artifact, ArtifactKind
 from analyzer.classify import basename
-from analyzer.models.common import Problem
+from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.models.node import CgroupMemory
 from analyzer.parsers import memcg_v1, memcg_v2
 
@@ -66,6 +66,19 @@ def _procs(text: str) -> list[int]:
     return [int(tok) for tok in text.split() if tok.isdecimal() and len(tok) <= 20][:100_000]  # not isdigit(): int("²") raises
 
 
+def _cited_in_paste(parsed: Parsed, paste: str, numbers: list[int]) -> Parsed:
+    def moved(ev: Evidence | None) -> Evidence | None:
+        if ev is None:
+            return None
+        line = numbers[ev.line - 1] if ev.line and ev.line <= len(numbers) else (numbers[0] if numbers else None)
+        return Evidence(file=paste, line=line)
+
+    if parsed.value is not None:
+        parsed.value.evidence = {key: moved(ev) for key, ev in parsed.value.evidence.items()}
+    parsed.problems = [Problem(message=p.message, evidence=moved(p.evidence)) for p in parsed.problems]
+    return parsed
+
+
 class CgroupBuilder:
     """One CgroupMemory per cgroup directory, built file by file as the reader yields them (only the
     parsed numbers are kept, never the files), with the problems met on the way."""
@@ -91,7 +104,10 @@ class CgroupBuilder:
             cg.procs = _procs(artifact.text)
             return
         parser = memcg_v1 if cg.version == 1 else memcg_v2
-        parsed = parser.parse(artifact.text, artifact.path)
+        if artifact.line_numbers is None:
+            parsed = parser.parse(artifact.text, artifact.path)
+        else:  # a file shown in a paste: parsed under its node name, cited at the paste's lines
+            parsed = _cited_in_paste(parser.parse(artifact.text, artifact.node_path), artifact.path, artifact.line_numbers)
         self.problems.extend(parsed.problems)
         if parsed.value is not None:
             _apply(cg, parsed.value, name)

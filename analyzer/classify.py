@@ -64,7 +64,7 @@ RE_KERNEL_PREFIX = re.compile(r"(?m)^(?:\[\s*\d+\.\d+\]|\S+ \S+ kernel: |\d+,\d+
 RE_DESCRIBE_POD = re.compile(r"(?m)^Name:\s+\S+")
 RE_EVENTS_TABLE = re.compile(r"(?m)^\s*(?:LAST SEEN|LASTSEEN|FIRSTSEEN|FIRST SEEN)\s+.*\b(?:TYPE|REASON|COUNT)\b")
 RE_EVENTS_DESCRIBE = re.compile(r"(?m)^\s*(?:Type\s+Reason\s+Age|FirstSeen\s+LastSeen)")
-RE_POD_YAML = re.compile(r"(?m)^\s*(?:containerStatuses|qosClass|lastState|podIPs?):(?:\s|$)")
+RE_POD_YAML = re.compile(r"(?m)^\s*(?:containerStatuses|qosClass|lastState|podIPs?):(?:\s|$)|^\s*reason: Evict")
 RE_MEMINFO = re.compile(r"(?m)^MemTotal:\s+\d+ kB")
 RE_V1_STAT = re.compile(r"(?m)^(?:total_rss|total_cache|hierarchical_memory_limit|rss_huge) \d+")
 RE_V2_STAT = re.compile(r"(?m)^(?:anon|file|kernel_stack|file_mapped|anon_thp) \d+$")
@@ -165,6 +165,8 @@ def _k8s_text_kind(head: str) -> K | None:
 
 
 RE_EVICTION_MESSAGE = re.compile(r"(?m)^\W*Message:\s+(?:Pod )?The node (?:was low on resource|had condition)")
+RE_DESCRIBE_STATE = re.compile(r"(?m)^[ \t]+(?:Last )?State:[ \t]+(?:Terminated|Running|Waiting)\b")
+RE_DESCRIBE_COUNTS = re.compile(r"(?m)^[ \t]+(?:Restart Count|Exit Code):[ \t]+\d")
 RE_FREE = re.compile(r"(?m)^\s*total\s+used\s+\W*free\W*\s+shared\s")
 RE_TOP = re.compile(r"(?m)^\s*(?:NAMESPACE\s+)?NAME\s+CPU\(cores\)\s+(?:CPU%\s+)?MEMORY\(bytes\)")
 
@@ -175,10 +177,12 @@ def _by_content(head: str) -> K:
         return early
     if RE_EVICTION_MESSAGE.search(head):  # a describe fragment that is just the evicted pod's Message
         return K.DESCRIBE_POD
+    if RE_DESCRIBE_STATE.search(head) and RE_DESCRIBE_COUNTS.search(head):  # a container section pasted alone
+        return K.DESCRIBE_POD
     stripped = head.lstrip()
     if RE_KERNEL_OOM.search(head) and not RE_KLOG.search(head[:4096]):
         return K.KERNEL_LOG
-    if stripped.startswith(("{", "[")) or stripped[:200].find('"kind"') != -1:
+    if stripped.startswith(("{", "[", '"')) or stripped[:200].find('"kind"') != -1:  # '"': a fragment cut from inside an object
         kind = _json_kind(head)
         if kind is not None:
             return kind

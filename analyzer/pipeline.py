@@ -36,6 +36,7 @@ from analyzer.models.report import (
 from analyzer.rules.clock import explain_clock
 from analyzer.rules.eviction import PastedNode, evictions_from_kubelet_log, node_memory, rank_with_summary
 from analyzer.rules.k8s_join import eviction_incidents, join_pods
+from analyzer.rules.k8s_only import kubernetes_only_terminations
 from analyzer.rules.number_gaps import containers_table
 from analyzer.rules.oom_victim import explain_oom
 from analyzer.rules.trends import explain_trends, sample_stamps
@@ -65,6 +66,8 @@ def analyze_with_facts(path: Path, limits: Limits | None = None) -> tuple[Report
 
     def take(artifact: Artifact, entry: BundleFile) -> None:
         pasted = artifact.kind in PASTE_KINDS and _embedded_outputs(artifact, facts, entry)
+        if artifact.node_path is None and (artifact.kind in PASTE_KINDS or artifact.kind in GROUPED_KINDS):
+            pasted = _transcript(artifact, facts, cgroups, entry) or pasted
         if artifact.sample is not None and (artifact.kind is ArtifactKind.PROC_UPTIME or artifact.path.endswith("/taken_at")):
             stamps.append(artifact)
         if artifact.kind is ArtifactKind.UNKNOWN and not pasted:
@@ -82,16 +85,18 @@ def analyze_with_facts(path: Path, limits: Limits | None = None) -> tuple[Report
     warnings = bundle.warnings + parse_warnings
     facts.cgroups, facts.cgroup_samples, problems = cgroups.finish()
     warnings.extend(_as_warnings(problems))
+    pods = unique_pods(facts.pods)
     incidents = _oom_incidents(facts)
     containers = containers_table(facts.cgroups)
     join_docker(incidents, facts.runtime_containers)
-    join_pods(incidents, unique_pods(facts.pods))
+    join_pods(incidents, pods)
+    k8s_only, k8s_findings = kubernetes_only_terminations(pods, incidents)
     join_docker_stats(containers, facts.docker_stats)
-    evictions = eviction_incidents(unique_pods(facts.pods))
+    evictions = eviction_incidents(pods)
     evictions += evictions_from_kubelet_log(facts.kubelet_events, facts.kubelet_config, evictions, len(evictions) + 1)
-    rank_with_summary(evictions, facts.kubelet_summary, unique_pods(facts.pods))
-    incidents = incidents + evictions
-    bundle_findings = join_runtime_and_events(incidents, containers, facts)
+    rank_with_summary(evictions, facts.kubelet_summary, pods)
+    incidents = incidents + k8s_only + evictions
+    bundle_findings = k8s_findings + join_runtime_and_events(incidents, containers, facts)
     report = Report(
         generator=Generator(version=__version__),
         generated_at=datetime.now(timezone.utc),
@@ -285,13 +290,43 @@ def _set(attribute: str, parser: str) -> Callable[[Artifact, NodeFacts], Parsed]
     return step
 
 
+def _transcript(artifact: Artifact, facts: NodeFacts, cgroups: CgroupSnapshots, entry: BundleFile) -> bool:
+    """A pasted shell transcript (analyzer/parsers/paste.py): evicted pods and OOM terminations it prints go
+    to the pods, the cgroup files it shows to the cgroup tree, each cited at its line of the paste."""
+    from analyzer.parsers import paste
+
+    if artifact.kind in GROUPED_KINDS or any(marker in artifact.text for marker in paste.MARKERS):
+        parsed = _parse_with(lambda a, f: paste.parse(a.text, a.path), artifact, facts)
+    else:
+        return False
+    found = parsed.value if parsed.ok else paste.Paste()
+    facts.pods.extend(found.pods)
+    files = found.cgroup_files or ([paste.whole_file(artifact.text, artifact.kind is ArtifactKind.MEMCG_V1)]
+                                   if artifact.kind in GROUPED_KINDS else [])
+    for pasted in files:
+        cgroups.add(Artifact(path=artifact.path, kind=_memcg_kind(pasted.node_path), size=len(pasted.text), text=pasted.text,
+                             node_path=pasted.node_path, line_numbers=pasted.line_numbers))
+    if found.pods or files:
+        entry.note = "; ".join(filter(None, [entry.note, f"read as a paste: {len(found.pods)} pod status(es), {len(files)} cgroup file(s)"]))
+        entry.status = "parsed"
+        return True
+    return False
+
+
+def _memcg_kind(node_path: str) -> ArtifactKind:
+    from analyzer.classify import classify
+
+    return classify(node_path, node_path.rpartition("/")[2], "")
+
+
 # Pastes hold several commands' output in one file (describe pod, then `kubectl top nodes`, then `free -h`):
 # these kinds, and files of no known kind, are also searched for the outputs below.
-PASTE_KINDS = {ArtifactKind.DESCRIBE_POD, ArtifactKind.DESCRIBE_NODE, ArtifactKind.EVENTS, ArtifactKind.UNKNOWN}
+PASTE_KINDS = {ArtifactKind.DESCRIBE_POD, ArtifactKind.DESCRIBE_NODE, ArtifactKind.EVENTS, ArtifactKind.KUBELET_LOG, ArtifactKind.UNKNOWN}
 EMBEDDED = (
     ("buff/cache", ArtifactKind.FREE, "free output"),
     ("MEMORY(bytes)", ArtifactKind.KUBECTL_TOP, "kubectl top table"),
     ("Allocatable:", ArtifactKind.DESCRIBE_NODE, "node capacity"),
+    ("type: DisruptionTarget", ArtifactKind.POD_JSON, "pod status"),
 )
 
 

@@ -72,9 +72,12 @@ ANY_LOG = FilterSpec(
 class LineFilter:
     """Feed bytes in chunks, then ``finish()`` -> (kept text, original line number of each kept line)."""
 
-    def __init__(self, spec: FilterSpec, max_line_bytes: int = 1_000_000) -> None:
+    def __init__(self, spec: FilterSpec, max_line_bytes: int = 1_000_000, max_kept_bytes: int = 64 * 1024**2) -> None:
         self.spec = spec
         self.max_line_bytes = max_line_bytes
+        self.max_kept_bytes = max_kept_bytes  # a log of nothing but matching lines (a bomb) stops being kept here
+        self.kept_bytes = 0
+        self.full = False
         self.needles = tuple(dict.fromkeys(spec.single + spec.window_start))
         self.kept: list[bytes] = []
         self.numbers: list[int] = []
@@ -176,8 +179,12 @@ class LineFilter:
         return pos, line_no
 
     def _keep(self, line: bytes, number: int) -> None:
+        if self.kept_bytes > self.max_kept_bytes:
+            self.full = True
+            return
         if len(line) > self.max_line_bytes:
             line = line[: self.max_line_bytes]
             self.lines_cut += 1
         self.kept.append(line.rstrip(b"\r"))
         self.numbers.append(number)
+        self.kept_bytes += len(line) + 1

@@ -50,6 +50,9 @@ class PodInfo(BaseModel):
 
     @property
     def ref(self) -> str:
+        """``namespace/name``; the name alone when a paste does not show the namespace."""
+        if self.namespace is None and self.name:
+            return self.name
         return f"{self.namespace or '?'}/{self.name or '?'}"
 
     @property

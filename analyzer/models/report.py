@@ -141,6 +141,7 @@ class RuntimeStatus(BaseModel):
 class OomKillIncident(BaseModel):
     kind: Literal["oom_kill"] = "oom_kill"
     id: str
+    source: Literal["kernel", "kubernetes"] = "kernel"  # kubernetes: only the pod status records it (no kernel report in the bundle)
     summary: str  # one sentence: who died, by whom, at which limit, why
     status: Literal["complete", "partial", "unrecognised"] = "complete"
     scope: Scope

@@ -180,9 +180,15 @@ def _eviction_findings(pod: PodInfo, parsed, evidence: list[Evidence]) -> list[F
     return findings
 
 
+# kubelet 1.6.0-1.6.3 named the node condition instead of the resource (kubernetes/kubernetes#48632)
+PRESSURE_RESOURCE = {"MemoryPressure": "memory", "DiskPressure": "disk", "PIDPressure": "pids"}
+
+
 def _eviction_summary(pod: PodInfo, parsed, signal: str | None) -> str:
     who = (f"pod {pod.ref}" if pod.name else "a pod (its name is not in the bundle)") + (f" ({pod.qos})" if pod.qos else "")
-    sentence = f"The kubelet evicted {who}: the node was low on {parsed.resource}"
+    resource = PRESSURE_RESOURCE.get(parsed.resource or "", parsed.resource)
+    sentence = f"The kubelet evicted {who}: the node was low on {resource}" + (
+        f" (kubelet 1.6 wording: [{parsed.resource}])" if resource != parsed.resource else "")
     if parsed.threshold_bytes is not None and parsed.available_bytes is not None:
         sentence += f" ({signal} {fmt_bytes(parsed.available_bytes)} < threshold {fmt_bytes(parsed.threshold_bytes)})"
     if parsed.containers:

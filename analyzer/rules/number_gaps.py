@@ -84,7 +84,29 @@ def container_usage(cg: CgroupMemory) -> ContainerUsage:
         ),
     )
     row.findings = explain_number_gaps(row)
+    reclaimed = _limit_reached_without_oom(cg)
+    if reclaimed is not None:
+        row.findings.append(reclaimed)
     return row
+
+
+def _limit_reached_without_oom(cg: CgroupMemory) -> Finding | None:
+    """v2 memory.events ``max`` (v1 ``failcnt``): times the charge hit the limit and reclaim ran; no OOM followed."""
+    hits = cg.events.get("max") if cg.version == 2 else cg.failcnt
+    ooms = cg.events.get("oom_kill", cg.oom_kill) if cg.version == 2 else cg.oom_kill
+    if not hits or ooms:
+        return None
+    counter = "memory.events max" if cg.version == 2 else "memory.failcnt"
+    return Finding(
+        code="limit_reached_without_oom",
+        severity="info",
+        message=(
+            f"The cgroup reached its memory limit {hits} times ({counter}) and reclaim freed enough every time: "
+            + ("no OOM was recorded (oom_kill 0). " if ooms == 0 else "the bundle does not say whether an OOM followed. ")
+            + "Each time its tasks stalled in direct reclaim (page cache dropped first), which shows as latency, not as a kill."
+        ),
+        evidence=_evidence(cg, "memory.events" if cg.version == 2 else "memory.failcnt", "stat:oom_kill"),
+    )
 
 
 def explain_number_gaps(row: ContainerUsage) -> list[Finding]:
@@ -146,6 +168,12 @@ def _near_limit(row: ContainerUsage) -> Finding | None:
 
 
 def containers_table(cgroups: dict[str, CgroupMemory]) -> list[ContainerUsage]:
-    """One row per container cgroup in the bundle (pause/sandbox containers included, as the kernel sees them)."""
+    """One row per container cgroup in the bundle (pause/sandbox containers included, as the kernel sees them).
+
+    A bundle with no container cgroup (a pasted pod cgroup, one memory.stat, a docker container's
+    files) gets a row per cgroup that has counters: that cgroup is what the user asks about.
+    """
     rows = [container_usage(cg) for path, cg in sorted(cgroups.items()) if locate(path).level == "container"]
+    if not rows:
+        rows = [container_usage(cg) for path, cg in sorted(cgroups.items()) if path != "/" and (cg.usage_bytes is not None or cg.stat)]
     return rows

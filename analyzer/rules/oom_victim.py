@@ -596,6 +596,10 @@ def _where(incident: OomKillIncident) -> str:
 
 def summarize(incident: OomKillIncident) -> str:
     """One sentence: who died, by whom, at which limit, why."""
+    if incident.source == "kubernetes":
+        from analyzer.rules.k8s_only import kubernetes_summary
+
+        return kubernetes_summary(incident)
     v = incident.victim
     who = f"{v.comm or 'an unknown process'}" + (f" (pid {v.pid})" if v.pid is not None else "")
     limit = incident.memcg.limit_bytes
