@@ -9,7 +9,6 @@ what was lost. Text is decoded tolerantly (invalid UTF-8 replaced, NULs dropped,
 """
 from __future__ import annotations
 
-import collections
 import io
 import lzma
 import os
@@ -85,7 +84,7 @@ def is_binary(data: bytes) -> bool:
 
 
 def decode_text(data: bytes, limits: Limits) -> tuple[str, bool]:
-    """(text, lines_were_cut): UTF-8 with replacement, no NULs, LF line ends, long lines cut.
+    """(text, lines_were_cut): UTF-8 with replacement, no NULs, LF line ends, long lines cut (not in JSON).
 
     >>> decode_text(b"a\\r\\nb\\x00c\\xff\\n", Limits())
     ('a\\nbc\\ufffd\\n', False)
@@ -97,6 +96,8 @@ def decode_text(data: bytes, limits: Limits) -> tuple[str, bool]:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     cut = False
+    if text.lstrip()[:1] in ("{", "["):  # a JSON document (kubelet /pods, /stats/summary) is one long line by design
+        return text, cut
     if len(text) > limits.max_line_chars and any(len(line) > limits.max_line_chars for line in text.split("\n")):
         text = "\n".join(line[: limits.max_line_chars] for line in text.split("\n"))
         cut = True
@@ -117,6 +118,19 @@ def _what_decoding_changed(data: bytes, text: str) -> str | None:
     if replaced > 0:
         changes.append(f"{replaced} invalid UTF-8 sequence(s) shown as \ufffd")
     return ", ".join(changes) or None
+
+
+BUNDLE_FILE_FIELDS = set(BundleFile.model_fields)  # shared by every record: all fields are always given
+
+
+def file_record(path: str, kind: str, size_bytes: int, status: str, note: str | None) -> BundleFile:
+    """A files_read entry without validation (the reader's own values, of the right types): a third of the
+    memory of a validated model, which counts at 100,000 members.
+
+    >>> file_record("b/dmesg.txt", "kernel_log", 12, "parsed", None).model_dump()["status"]
+    'parsed'
+    """
+    return BundleFile.model_construct(BUNDLE_FILE_FIELDS, path=path, kind=kind, size_bytes=size_bytes, status=status, note=note)
 
 
 # --- member names -------------------------------------------------------------------------
@@ -170,7 +184,7 @@ class _Intake:
         return True
 
     def skip(self, name: str, size: int, note: str) -> None:
-        self.bundle.files.append(BundleFile(path=name, kind="unknown", size_bytes=max(size, 0), status="skipped", note=note))
+        self.bundle.files.append(file_record(path=name, kind="unknown", size_bytes=max(size, 0), status="skipped", note=note))
 
     def warn(self, message: str, file: str | None = None) -> None:
         self.bundle.warnings.append(BundleWarning(message=message, file=file))
@@ -186,7 +200,7 @@ class _Intake:
             return False
         return True
 
-    def read_capped(self, stream: io.BufferedIOBase, name: str, head: bytes = b"") -> tuple[bytes, bool]:
+    def read_capped(self, stream: io.BufferedIOBase, name: str, head: bytes = b"") -> tuple[bytes | bytearray, bool]:
         """Read at most the member cap (+1 byte to know it was cut) within the total budget."""
         left_total = self.limits.max_total_bytes - self.budget.total
         cap = min(self.limits.max_member_bytes, max(left_total, 0))
@@ -203,8 +217,7 @@ class _Intake:
         cut = len(buffer) > cap
         if cut:
             del buffer[cap:]
-        data = bytes(buffer)
-        del buffer
+        data = buffer  # decoding takes a bytearray as it is: no copy
         self.budget.total += len(data)
         if cut and cap == self.limits.max_member_bytes:
             self.warn(f"member cut at the {cap} byte cap (decompression bomb or huge file); the rest was not read", name)
@@ -350,7 +363,7 @@ class _Intake:
 
     def _emit(self, artifact: Artifact, note: str | None) -> None:
         status = "ignored" if artifact.kind is ArtifactKind.UNKNOWN else "parsed"
-        entry = BundleFile(path=artifact.path, kind=artifact.kind.value, size_bytes=artifact.size, status=status, note=note)
+        entry = file_record(path=artifact.path, kind=artifact.kind.value, size_bytes=artifact.size, status=status, note=note)
         self.bundle.files.append(entry)
         if artifact.node_path:
             self.root_prefixes.add(artifact.path[: len(artifact.path) - len(artifact.node_path)].rstrip("/"))
@@ -387,11 +400,10 @@ def _read_tar(stream: io.BufferedIOBase, intake: _Intake) -> None:
     tarfile ends quietly at a truncated or invalid header in the middle of an archive, so once
     it stops, the rest of the stream is drained: anything but the zero padding of the
     end-of-archive means members were lost, and a truncated gzip raises. The stream is read once
-    (``_ForwardReader``): nothing is extracted, nothing is read twice.
+    (tarfile's normal mode on a forward-seeking buffered stream): nothing is extracted, nothing read twice.
     """
     last_ok = None
     stopped_early = False
-    stream = _ForwardReader(stream)
     try:
         with tarfile.open(fileobj=stream, mode="r:") as tar:
             for member in tar:
@@ -417,94 +429,21 @@ def _after(last_ok: str | None) -> str:
     return f"after member '{_clean(last_ok)}'" if last_ok else "at its start"
 
 
-class _ForwardReader(io.RawIOBase):
-    """A one-pass stream that tarfile can ``seek`` in (forward, or back within the last bytes read).
+def _check_trailer(stream: io.IOBase, intake: _Intake, last_ok: str | None, tar_offset: int) -> None:
+    """What follows tarfile's last member: zero padding is a proper end, data a corrupt header.
 
-    tarfile's stream mode ("r|") copies its whole read buffer at every small read, which makes a
-    bundle of thousands of small cgroup files slow; its normal mode ("r:") only needs seek and
-    tell, and while members are read in order its seeks go forward. Skipping forward reads and
-    drops; the last KEEP bytes read stay available, for a short seek back and for the check of what
-    follows the last member (``rest_from``).
+    tarfile stopped at ``tar_offset`` having read the block there; the reader goes back to it (it
+    is in the read buffer) and reads to the end: any non-zero byte means members were lost.
     """
-
-    KEEP = 2 * 1024 * 1024
-
-    def __init__(self, inner: io.IOBase) -> None:
-        self.inner = inner
-        self.pos = 0  # offset of the next byte read() returns
-        self.read_end = 0  # offset just after the last byte taken from ``inner``
-        self.pushback = b""  # bytes between pos and read_end after a seek back
-        self.recent: collections.deque[bytes] = collections.deque()
-        self.recent_bytes = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.pos
-
-    def _from_inner(self, size: int) -> bytes:
-        data = self.inner.read(size)
-        self.read_end += len(data)
-        self.recent.append(data)
-        self.recent_bytes += len(data)
-        while self.recent and self.recent_bytes - len(self.recent[0]) >= self.KEEP:
-            self.recent_bytes -= len(self.recent.popleft())
-        return data
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = 1 << 62
-        if self.pushback:
-            data, self.pushback = self.pushback[:size], self.pushback[size:]
-            if len(data) < size:
-                data += self._from_inner(size - len(data))
-        else:
-            data = self._from_inner(size)
-        self.pos += len(data)
-        return data
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        target = offset + (self.pos if whence == io.SEEK_CUR else 0)
-        if whence == io.SEEK_END:
-            raise OSError("a one-pass archive stream has no known end")
-        if target < self.pos:
-            start = self.read_end - self.recent_bytes
-            if target < start:
-                raise OSError(f"cannot seek back to {target}: only the last {self.KEEP} bytes are kept")
-            self.pushback = b"".join(self.recent)[target - start :]
-            self.pos = target
-            return target
-        while self.pos < target:
-            if not self.read(min(target - self.pos, READ_CHUNK)):
-                break
-        return self.pos
-
-    def rest_from(self, offset: int) -> Iterator[bytes]:
-        """Every byte from ``offset`` (>= the start of the kept window) to the end of the stream."""
-        start = self.read_end - self.recent_bytes
-        kept = b"".join(self.recent)
-        if offset >= start:
-            yield kept[offset - start :]
-        while True:
-            chunk = self._from_inner(READ_CHUNK)
-            if not chunk:
-                return
-            yield chunk
-
-
-def _check_trailer(stream: _ForwardReader, intake: _Intake, last_ok: str | None, tar_offset: int) -> None:
-    """What follows tarfile's last member: zero padding is a proper end, data a corrupt header."""
+    try:
+        stream.seek(tar_offset)
+    except (OSError, ValueError):  # the block left the buffer: check what follows it
+        pass
     seen = 0
-    for chunk in stream.rest_from(tar_offset):
+    while seen < MAX_TRAILER_CHECK:
+        chunk = stream.read(READ_CHUNK)
+        if not chunk:
+            return
         if chunk.count(0) != len(chunk):
             intake.warn(
                 f"archive corrupt {_after(last_ok)}: an unreadable member header stopped reading; "
@@ -512,8 +451,6 @@ def _check_trailer(stream: _ForwardReader, intake: _Intake, last_ok: str | None,
             )
             return
         seen += len(chunk)
-        if seen >= MAX_TRAILER_CHECK:
-            return
 
 
 def _take_tar_member(tar: tarfile.TarFile, member: tarfile.TarInfo, intake: _Intake) -> None:

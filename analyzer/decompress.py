@@ -111,6 +111,7 @@ class Prefetch(io.RawIOBase):
         self.source, self.owner = blocks, owner
         self.blocks: queue.Queue = queue.Queue(maxsize=AHEAD)
         self.current, self.offset = b"", 0
+        self.position = 0  # bytes handed out so far
         self.failed: BaseException | None = None
         self.finished = False
         self.stopping = threading.Event()
@@ -138,6 +139,22 @@ class Prefetch(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True  # forward only: enough for tarfile reading members in order (io.BufferedReader serves short seeks back)
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Skip forward to ``offset`` (decompressing and dropping); a seek back is refused."""
+        target = offset + (self.position if whence == io.SEEK_CUR else 0)
+        if whence == io.SEEK_END or target < self.position:
+            raise io.UnsupportedOperation("a one-pass decompressed stream seeks forward only")
+        while self.position < target:
+            if not self.read(min(target - self.position, BLOCK)):
+                break
+        return self.position
 
     def _next_block(self) -> bool:
         if self.failed is not None:
@@ -172,6 +189,7 @@ class Prefetch(io.RawIOBase):
             end = len(self.current) if want is None else self.offset + want
             piece = self.current[self.offset : end]
             self.offset += len(piece)
+            self.position += len(piece)
             parts.append(piece)
             if want is not None:
                 want -= len(piece)

@@ -72,7 +72,8 @@ def analyze_with_facts(path: Path, limits: Limits | None = None) -> tuple[Report
             stamps.append(artifact)
         if artifact.kind is ArtifactKind.UNKNOWN and not pasted:
             return
-        quotable[artifact.path] = Quotable(artifact.text, artifact.line_numbers, artifact.kind in LINE_KINDS)
+        stand_alone = artifact.kind in LINE_KINDS or artifact.text.lstrip()[:1] in ("{", "[")  # JSON: a string never spans lines
+        quotable[artifact.path] = Quotable(artifact.text, artifact.line_numbers, stand_alone)
         if artifact.kind is ArtifactKind.UNKNOWN:
             return
         facts.kinds_seen.add(artifact.kind.value)

@@ -184,3 +184,16 @@ def test_utf16_log_with_bom_is_read(tmp_path):
     path.write_bytes(b"\xff\xfe" + OOM_LINE.decode().encode("utf-16-le"))
     report = analyze(path)
     assert [i.victim.pid for i in report.incidents] == [4242]
+
+
+def test_one_line_json_longer_than_the_line_cap_is_kept_whole(tmp_path):
+    """kubelet /pods and /stats/summary print one line of JSON: a 1.8 MB one (500 pods) must stay valid JSON."""
+    import json
+
+    pods = {"kind": "PodList", "items": [{"metadata": {"name": f"p{i}", "namespace": "ns", "uid": f"u{i}"}, "status": {"phase": "Running"}}
+                                          for i in range(20000)]}
+    text = json.dumps(pods, separators=(",", ":")).encode()
+    assert len(text) > 1_000_000 and b"\n" not in text
+    bundle = make_tar(tmp_path / "b.tar.gz", [("b/commands/kubelet-pods.json", text)])
+    (artifact,) = open_bundle(bundle).artifacts
+    assert json.loads(artifact.text) == pods
