@@ -37,7 +37,7 @@ RE_CGROUP_DIR = re.compile(r"^\s*(?P<dir>/sys/fs/cgroup/\S*)\s*$")
 RE_CAT = re.compile(r"^cat\s+(?P<path>\S*memory\.[\w.]+)\s*$")
 RE_V2_KV = re.compile(r"^\s*(?P<name>memory\.[\w.]+)=(?P<value>\S+)\s*$")
 RE_EVENTS_KEY = re.compile(r"^\s*(?P<key>low|high|max|oom|oom_kill|oom_group_kill)\s+(?P<value>\d{1,25})\s*$")
-RE_EVICTION = re.compile(r"^(?P<fields>(?:[^\t\n]*\t+)*)(?P<message>(?:Pod )?The node was low on resource: .*)$")
+EVICTION_PHRASE = "The node was low on resource: "  # the eviction manager's message (eviction/helpers.go evictionMessage)
 RE_POD_NAME = re.compile(r"^[a-z0-9][-a-z0-9.]{0,252}$")
 RE_TEMPLATE_TERMINATED = re.compile(r"map\[terminated:map\[(?P<body>[^\]]*)\]")
 RE_TEMPLATE_KEY = re.compile(r"(?:^|\s)(?P<key>exitCode|reason|startedAt|finishedAt|containerID|signal|message):")
@@ -105,13 +105,17 @@ def _evicted_pods(lines: list[str], source: str) -> list[PodInfo]:
     """Status messages printed alone (jsonpath, yq), with the pod's name when the same line has it."""
     pods = []
     for no, line in enumerate(lines, start=1):
-        match = RE_EVICTION.match(line.strip("\n"))
-        if match is None:
+        at = line.find(EVICTION_PHRASE)  # str.find, then plain splits: a regex of tab-separated fields backtracks on long lines
+        if at < 0:
             continue
-        fields = [f.strip() for f in match["fields"].split("\t") if f.strip()]
-        if any(f.endswith(":") for f in fields):  # describe's "Message:" field: the describe parser reads it
+        start = at - 4 if line[max(at - 4, 0):at] == "Pod " else at
+        before = line[:start]
+        if before.strip() and "\t" not in before:  # "message: '...", "Message:   ...": a YAML or describe field, read by those parsers
             continue
-        message = match["message"].rstrip()
+        fields = [f.strip() for f in before.split("\t") if f.strip()]
+        if any(f.endswith(":") for f in fields):  # kubectl 1.0 describe's "Message:\t\t\t..."
+            continue
+        message = line[start:].rstrip()
         follow = no
         while follow < len(lines) and re.match(r"^(?:Container|Pod) \S+ was using ", lines[follow].strip()):
             message += " " + lines[follow].strip()  # yq printed the message over two lines
