@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-RE_QUANTITY = re.compile(r"^\s*(?P<num>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?\s*$")
+# the fraction needs its dot (\d+\.?\d* would split a digit run every way before failing: quadratic)
+RE_QUANTITY = re.compile(r"^\s*(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?\s*$")
 FACTORS = {
     None: Decimal(1), "Ki": Decimal(2**10), "Mi": Decimal(2**20), "Gi": Decimal(2**30), "Ti": Decimal(2**40),
     "Pi": Decimal(2**50), "Ei": Decimal(2**60), "k": Decimal(10**3), "M": Decimal(10**6), "G": Decimal(10**9),
@@ -26,6 +27,8 @@ def parse_quantity(text: object) -> int | None:
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return int(text) if text == text and abs(text) != float("inf") else None  # YAML .inf/.nan are floats int() refuses
     if not isinstance(text, str):
+        return None
+    if len(text) > 64:  # no quantity is longer; a longer string is a corrupt or hostile field
         return None
     match = RE_QUANTITY.match(text)
     if match is None:

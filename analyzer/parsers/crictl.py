@@ -386,7 +386,7 @@ def parse_ps(text: str, source: str) -> Parsed[list[CriPs]]:
         if match is None:
             continue
         rows.append(CriPs(id=match["id"], image=match["image"], state=match["state"], name=match["name"],
-                          attempt=int(match["attempt"]), pod_id=match["pod_id"], pod_name=match["pod"],
+                          attempt=parse_int(match["attempt"]), pod_id=match["pod_id"], pod_name=match["pod"],
                           evidence=Evidence(file=source, line=no)))
     if not rows:
         return Parsed(value=[], status="unrecognised", problems=[Problem(message="no container row in crictl ps output", evidence=Evidence(file=source))])

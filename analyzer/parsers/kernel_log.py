@@ -63,7 +63,7 @@ RE_WALL_BRACKET = re.compile(r"^\[?(?P<wall>[^\[\]]{0,20}\d\d:\d\d:\d\d[^\[\]]{0
 RE_CLOCK = re.compile(r"(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)")
 RE_YEAR = re.compile(r"\b(?P<y>(?:19|20)\d\d)\b")
 RE_ZH_MONTH = re.compile(r"(?P<mon>\d{1,2})月\s*(?P<day>\d{1,2})")
-RE_WORD_MONTH_DAY = re.compile(r"(?P<mon>[^\W\d_]{3,})\.?\s+(?P<day>\d{1,2})\b")
+RE_WORD_MONTH_DAY = re.compile(r"(?<![^\W\d_])(?P<mon>[^\W\d_]{3,})\.?\s+(?P<day>\d{1,2})\b")  # starts at a word start: linear on long letter runs
 MONTHS = {
     # English, German, French, Spanish abbreviations seen in localized dmesg -T output
     "jan": 1, "feb": 2, "mar": 3, "mär": 3, "apr": 4, "may": 5, "mai": 5, "jun": 6, "jul": 7, "aug": 8,
@@ -92,7 +92,7 @@ RE_COUNTER = re.compile(
 )
 RE_STATS_FOR = re.compile(r"^Memory cgroup stats for (?P<path>/\S*?):?(?:\s+(?P<rest>\S.*))?$")
 RE_STAT_KV = re.compile(r"^\s*(?P<key>[a-z][a-z0-9_]*)\s+(?P<val>\d+)\s*$")
-RE_STAT_KB = re.compile(r"(?P<key>[a-z][a-z0-9_]*):(?P<val>\d+)KB")
+RE_STAT_KB = re.compile(r"(?<![a-z0-9_])(?P<key>[a-z][a-z0-9_]*):(?P<val>\d{1,25})KB")  # word start: linear; 25 digits: int()
 # mm/oom_kill.c:dump_tasks / dump_task
 RE_TASKS_STATE = re.compile(r"^Tasks state \(memory values in pages\):")
 RE_TASKS_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(?P<cols>uid\s.*\bname)\s*$")

@@ -79,7 +79,7 @@ def parse(text: str, source: str) -> Parsed[Summary]:
         return Parsed(status="unrecognised", problems=[Problem(message="stats/summary is not a JSON object", evidence=Evidence(file=source))])
     node = data.get("node") if isinstance(data.get("node"), dict) else ({"memory": data} if "workingSetBytes" in data else {})
     index = LineIndex(text)
-    summary = Summary(node_name=node.get("nodeName"), node=_memory(node.get("memory")), evidence=_line(index, "availableBytes", source))
+    summary = Summary(node_name=node.get("nodeName") if isinstance(node.get("nodeName"), str) else None, node=_memory(node.get("memory")), evidence=_line(index, "availableBytes", source))
     for container in node.get("systemContainers") or []:
         if isinstance(container, dict) and isinstance(container.get("name"), str):
             memory = _memory(container.get("memory"))
