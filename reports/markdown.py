@@ -8,7 +8,7 @@ import jinja2
 
 from analyzer.models.report import Report
 from reports.templating import new_environment
-from reports.text import cite, size
+from reports.text import cite, shown_name, size
 
 RE_BLANK_RUNS = re.compile(r"\n{3,}")
 
@@ -16,7 +16,7 @@ RE_BLANK_RUNS = re.compile(r"\n{3,}")
 @functools.lru_cache(maxsize=1)  # one compiled template set per process: a fleet renders hundreds
 def _environment() -> jinja2.Environment:
     env = new_environment(autoescape=False)  # Markdown: bundle strings go through the md/visible filters instead
-    env.filters.update(size=size, cite=cite)
+    env.filters.update(size=size, cite=cite, name=shown_name)
     return env
 
 

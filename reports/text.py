@@ -44,4 +44,17 @@ def size(n: int | None) -> str:
 
 
 def cite(ev: Evidence | None) -> str:
-    return ev.cite() if ev is not None else ""
+    """``file:line`` as Markdown shows it: a bundle's file names are untrusted (control characters and
+    line breaks shown as \\xNN, ``|`` escaped for tables, backticks made quotes for code spans).
+
+    >>> shown = cite(Evidence(file="b/dmesg" + chr(10) + chr(27) + "[31m|x`.txt", line=3))
+    >>> chr(10) in shown, chr(27) in shown, shown.endswith("[31m\\\\|x'.txt:3")
+    (False, False, True)
+    """
+    return shown_name(ev.cite()) if ev is not None else ""
+
+
+def shown_name(text: str) -> str:
+    """A bundle file name in Markdown (see ``cite``)."""
+    text = text.replace("\n", "\\x0a").replace("\r", "\\x0d").replace("\t", "\\x09")
+    return visible(text).replace("|", "\\|").replace("`", "'")
