@@ -54,9 +54,9 @@ def analyze(path: Path, limits: Limits | None = None) -> Report:
 def analyze_with_facts(path: Path, limits: Limits | None = None) -> tuple[Report, NodeFacts]:
     """The report and the facts it was made from (pods, kubelet config...: what fleet and diff compare).
 
-    Members are parsed as the reader yields them (archive order, read once); what is kept is
-    the parsed facts, the cgroup files (grouped per directory at the end) and the text of known
-    artifacts for quoting cited lines (a big log's text is only its prefiltered lines).
+    Members are parsed as the reader yields them (archive order, read once), cgroup files into
+    the cgroup tree too; what is kept is the parsed facts and the text of known artifacts for
+    quoting cited lines (a big log's text is only its prefiltered lines).
     """
     facts = NodeFacts()
     parse_warnings: list[BundleWarning] = []
