@@ -567,10 +567,6 @@ def _is_tar_header(block: bytes) -> bool:
     return len(block) >= 262 and block[257:262] == b"ustar"
 
 
-def _compressed_opener(magic: bytes):
-    return opener_for(magic)
-
-
 class _Chain(io.RawIOBase):
     """Bytes already read (a head), then the rest of a stream."""
 
@@ -589,7 +585,7 @@ class _Chain(io.RawIOBase):
 
 
 def _read_single(path: Path, magic: bytes, intake: _Intake) -> None:
-    opener = _compressed_opener(magic)
+    opener = opener_for(magic)
     name = path.name
     for suffix in (".gz", ".xz", ".bz2"):
         if opener is not None and name.endswith(suffix):
@@ -616,7 +612,7 @@ def _empty_tar(block: bytes, path: Path) -> bool:
 
 
 def _compressed_tar(path: Path, magic: bytes) -> bool:
-    opener = _compressed_opener(magic)
+    opener = opener_for(magic)
     if opener is None:
         return False
     try:
@@ -664,7 +660,7 @@ def open_bundle(path: Path, limits: Limits | None = None, sink: Callable[[Artifa
     elif _is_tar_header(magic) or _empty_tar(magic, path) or _compressed_tar(path, magic):
         bundle = Bundle(source_name=path.name, source_kind="tar")
         intake = _Intake(bundle, limits, sink)
-        opener = _compressed_opener(magic)
+        opener = opener_for(magic)
         with (open_compressed(path, magic) if opener else path.open("rb")) as stream:
             _read_tar(stream, intake)
     else:

@@ -262,16 +262,20 @@ def _parse_kubelet_config(artifact: Artifact, facts: NodeFacts) -> Parsed:
     return parsed
 
 
-def _extend(attribute: str, parser: str) -> Callable[[Artifact, NodeFacts], Parsed]:
-    """A step that runs ``module.function`` (text, source) and appends what it found to a NodeFacts list."""
+def _run_parser(parser: str, artifact: Artifact) -> Parsed:
+    """``module.function`` (text, source) on the artifact; a big log's prefiltered lines come with their numbers."""
     module_name, _, function = parser.rpartition(".")
+    parse = getattr(import_module(module_name), function)
+    if artifact.line_numbers is not None:
+        return parse(artifact.text, artifact.path, line_numbers=artifact.line_numbers)
+    return parse(artifact.text, artifact.path)
+
+
+def _extend(attribute: str, parser: str) -> Callable[[Artifact, NodeFacts], Parsed]:
+    """A step that runs the parser and appends what it found to a NodeFacts list."""
 
     def step(artifact: Artifact, facts: NodeFacts) -> Parsed:
-        parse = getattr(import_module(module_name), function)
-        if artifact.line_numbers is not None:  # a big log's prefiltered lines: the parser numbers them
-            parsed = parse(artifact.text, artifact.path, line_numbers=artifact.line_numbers)
-        else:
-            parsed = parse(artifact.text, artifact.path)
+        parsed = _run_parser(parser, artifact)
         getattr(facts, attribute).extend(parsed.value or [])
         return parsed
 
@@ -279,11 +283,10 @@ def _extend(attribute: str, parser: str) -> Callable[[Artifact, NodeFacts], Pars
 
 
 def _set(attribute: str, parser: str) -> Callable[[Artifact, NodeFacts], Parsed]:
-    """A step that runs ``module.function`` (text, source) and keeps the first value it found in a NodeFacts field."""
-    module_name, _, function = parser.rpartition(".")
+    """A step that runs the parser and keeps the first value it found in a NodeFacts field."""
 
     def step(artifact: Artifact, facts: NodeFacts) -> Parsed:
-        parsed = getattr(import_module(module_name), function)(artifact.text, artifact.path)
+        parsed = _run_parser(parser, artifact)
         if parsed.value is not None and getattr(facts, attribute) is None:
             setattr(facts, attribute, parsed.value)
         return parsed
@@ -337,7 +340,7 @@ def _embedded_outputs(artifact: Artifact, facts: NodeFacts, entry: BundleFile) -
     for marker, kind, label in EMBEDDED:
         if kind is artifact.kind or marker not in artifact.text:
             continue
-        step = _set("node_capacity", "analyzer.parsers.describe_node.parse") if kind is ArtifactKind.DESCRIBE_NODE else PARSERS[kind]
+        step = NODE_CAPACITY if kind is ArtifactKind.DESCRIBE_NODE else PARSERS[kind]  # a paste's node section: not its events
         parsed = _parse_with(step, artifact, facts)
         if parsed is not None and parsed.ok:
             found.append(label)
@@ -373,6 +376,7 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+NODE_CAPACITY = _set("node_capacity", "analyzer.parsers.describe_node.parse")
 PARSERS: dict[ArtifactKind, Callable[[Artifact, NodeFacts], Parsed]] = {
     ArtifactKind.KERNEL_LOG: _parse_kernel_log,
     ArtifactKind.PROC_MEMINFO: _parse_meminfo,
@@ -390,7 +394,7 @@ PARSERS: dict[ArtifactKind, Callable[[Artifact, NodeFacts], Parsed]] = {
     ArtifactKind.DOCKER_INSPECT: _extend("runtime_containers", "analyzer.parsers.docker.parse_inspect"),
     ArtifactKind.DOCKER_STATS: _extend("docker_stats", "analyzer.parsers.docker.parse_stats"),
     ArtifactKind.EVENTS: _extend("events", "analyzer.parsers.events.parse"),
-    ArtifactKind.DESCRIBE_NODE: _also(_extend("events", "analyzer.parsers.events.parse"), _set("node_capacity", "analyzer.parsers.describe_node.parse")),
+    ArtifactKind.DESCRIBE_NODE: _also(_extend("events", "analyzer.parsers.events.parse"), NODE_CAPACITY),
     ArtifactKind.FREE: _set("free", "analyzer.parsers.free.parse"),
     ArtifactKind.KUBECTL_TOP: _extend("top_rows", "analyzer.parsers.kubectl_top.parse"),
     ArtifactKind.RUNTIME_LOG: _extend("runtime_events", "analyzer.parsers.runtime_log.parse"),

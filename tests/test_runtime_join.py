@@ -64,3 +64,25 @@ def test_timeline_puts_the_runtime_beside_the_kernel(report):
         runtime = [e for e in report.timeline if e.incident_id == incident.id and e.source == "runtime"]
         assert len(kernel) == 1 and len(runtime) == 1
         assert abs((runtime[0].time - kernel[0].time).total_seconds()) < 5, "docker saw the exit within seconds of the kill"
+
+
+def test_docker_inspect_of_several_containers_cites_each_ones_own_state():
+    """REAL docker inspect output of the docker lab (fixtures/docker), three objects joined into one array as
+    `docker inspect a b c` prints them: each container cites its own OOMKilled line, not the first one's."""
+    import json
+    import tarfile
+
+    from analyzer.parsers.docker import parse_inspect
+    from tests.conftest import FIXTURES
+
+    with tarfile.open(FIXTURES / "docker" / "docker-oom.tar.gz") as tar:
+        objects = [json.loads(tar.extractfile(m).read())[0] for m in tar.getmembers() if "docker-inspect-" in m.name and m.name.endswith(".json")]
+    text = json.dumps(objects, indent=4)
+    parsed = parse_inspect(text, "inspect.json").value
+    lines = text.split("\n")
+    assert len(parsed) == 3
+    for container in parsed:
+        cited = lines[container.evidence.line - 1]
+        assert '"OOMKilled"' in cited
+        assert f'"OOMKilled": {str(container.oom_killed).lower()}' in cited
+        assert text.find(container.id) < sum(len(line) + 1 for line in lines[: container.evidence.line - 1]), "after its own Id"

@@ -39,6 +39,7 @@ from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.parsers.docker import size_bytes
 from analyzer.parsers.events import parse_time
 from analyzer.units import parse_int
+from analyzer.textpos import LineIndex
 
 RE_STATS_HEADER = re.compile(r"^\s*CONTAINER(?:\s+ID)?\s+(?P<name>NAME\s+)?CPU %\s+MEM\s+DISK\s+INODES")
 RE_STATS_ROW = re.compile(r"^\s*(?P<id>[0-9a-f]{12,64})\s+(?:(?P<name>\S+)\s+)?(?P<cpu>[\d.]+)\s+(?P<mem>[\d.]+\s*[kKMGTP]?i?B)\s+(?P<disk>[\d.]+\s*[kKMGTP]?i?B)\s+(?P<inodes>\d+)")
@@ -102,10 +103,6 @@ class CriPs(BaseModel):
     evidence: Evidence
 
 
-def _line_at(text: str, pos: int) -> int:
-    return text.count("\n", 0, max(pos, 0)) + 1
-
-
 def _num(value: object) -> int | None:
     """CRI numbers: 123, "123", {"value": "123"}."""
     if isinstance(value, dict):
@@ -152,7 +149,7 @@ def _runtime(info: dict, cgroups_path: str | None) -> str | None:
     return None
 
 
-def _container(obj: dict, text: str, offset: int, source: str) -> CriContainer | None:
+def _container(obj: dict, lines: LineIndex, offset: int, source: str) -> CriContainer | None:
     status = obj.get("status") if isinstance(obj.get("status"), dict) else obj
     if not isinstance(status, dict) or not ({"state", "id", "exitCode", "reason"} & set(status)):
         return None
@@ -164,8 +161,8 @@ def _container(obj: dict, text: str, offset: int, source: str) -> CriContainer |
     cgroups_path = linux.get("cgroupsPath") if isinstance(linux.get("cgroupsPath"), str) else None
     resources = status.get("resources") if isinstance(status.get("resources"), dict) else {}
     limit = _num((resources.get("linux") or {}).get("memoryLimitInBytes")) if isinstance(resources.get("linux"), dict) else None
-    anchor = text.find('"reason"', offset)
-    anchor = anchor if anchor >= 0 else text.find('"state"', offset)
+    anchor = lines.text.find('"reason"', offset)
+    anchor = anchor if anchor >= 0 else lines.text.find('"state"', offset)
     return CriContainer(
         id=_str(status.get("id")),
         name=_str(meta.get("name")) or _str(labels.get("io.kubernetes.container.name")),
@@ -184,7 +181,7 @@ def _container(obj: dict, text: str, offset: int, source: str) -> CriContainer |
         pid=_num(info.get("pid")) or None,
         cgroups_path=cgroups_path,
         memory_limit_bytes=limit or None,
-        evidence=Evidence(file=source, line=_line_at(text, anchor if anchor >= 0 else offset)),
+        evidence=Evidence(file=source, line=lines.line_at(anchor if anchor >= 0 else offset)),
     )
 
 
@@ -204,7 +201,7 @@ def _field(name: str, text: str) -> tuple[str | None, int]:
         return match["v"], match.start()
 
 
-def _salvage_container(fragment: str, text: str, offset: int, source: str) -> CriContainer | None:
+def _salvage_container(fragment: str, lines: LineIndex, offset: int, source: str) -> CriContainer | None:
     """Fields of a trimmed, invalid ``crictl inspect`` paste, read one by one."""
     fields = {}
     first = None
@@ -235,7 +232,7 @@ def _salvage_container(fragment: str, text: str, offset: int, source: str) -> Cr
         runtime=_runtime({}, cgroups),
         cgroups_path=cgroups,
         salvaged=True,
-        evidence=Evidence(file=source, line=_line_at(text, offset + (first or 0))),
+        evidence=Evidence(file=source, line=lines.line_at(offset + (first or 0))),
     )
 
 
@@ -251,12 +248,13 @@ def parse_inspect(text: str, source: str) -> Parsed[list[CriContainer]]:
     'Error'
     """
     values, bad_at = _json_values(text)
+    lines = LineIndex(text)
     containers: list[CriContainer] = []
     problems: list[Problem] = []
     for value, offset in values:
         for obj in value if isinstance(value, list) else [value]:
             if isinstance(obj, dict):
-                container = _container(obj, text, offset, source)
+                container = _container(obj, lines, offset, source)
                 if container is not None:
                     containers.append(container)
     if bad_at is not None:
@@ -265,16 +263,16 @@ def parse_inspect(text: str, source: str) -> Parsed[list[CriContainer]]:
         salvaged = None
         try:
             obj = json.loads(repaired)
-            salvaged = _container(obj, text, bad_at, source) if isinstance(obj, dict) else None
+            salvaged = _container(obj, lines, bad_at, source) if isinstance(obj, dict) else None
             if salvaged is not None:
                 salvaged.salvaged = True
         except (ValueError, RecursionError):
-            salvaged = _salvage_container(fragment, text, bad_at, source)
+            salvaged = _salvage_container(fragment, lines, bad_at, source)
         if salvaged is not None:
             containers.append(salvaged)
         problems.append(Problem(message="crictl inspect output is not valid JSON (trimmed paste?): "
                                 + ("its fields were read one by one" if salvaged else "nothing could be read"),
-                                evidence=Evidence(file=source, line=_line_at(text, bad_at))))
+                                evidence=Evidence(file=source, line=lines.line_at(bad_at))))
     if not containers:
         problems = problems or [Problem(message="no container status in crictl inspect output", evidence=Evidence(file=source))]
         return Parsed(value=[], status="unrecognised", problems=problems)
@@ -284,7 +282,7 @@ def parse_inspect(text: str, source: str) -> Parsed[list[CriContainer]]:
 # --- crictl stats ------------------------------------------------------------------------------
 
 
-def _stats_entry(obj: dict, text: str, offset: int, source: str) -> CriStats | None:
+def _stats_entry(obj: dict, lines: LineIndex, offset: int, source: str) -> CriStats | None:
     attrs = obj.get("attributes") if isinstance(obj.get("attributes"), dict) else {}
     cid = _str(attrs.get("id"))
     if cid is None:
@@ -292,7 +290,7 @@ def _stats_entry(obj: dict, text: str, offset: int, source: str) -> CriStats | N
     memory = obj.get("memory") if isinstance(obj.get("memory"), dict) else {}
     meta = attrs.get("metadata") if isinstance(attrs.get("metadata"), dict) else {}
     labels = attrs.get("labels") if isinstance(attrs.get("labels"), dict) else {}
-    at = text.find('"workingSetBytes"', offset)
+    at = lines.text.find('"workingSetBytes"', offset)
     return CriStats(
         id=cid,
         name=_str(meta.get("name")) or _str(labels.get("io.kubernetes.container.name")),
@@ -301,7 +299,7 @@ def _stats_entry(obj: dict, text: str, offset: int, source: str) -> CriStats | N
         usage_bytes=_num(memory.get("usageBytes")),
         rss_bytes=_num(memory.get("rssBytes")),
         available_bytes=_num(memory.get("availableBytes")),
-        evidence=Evidence(file=source, line=_line_at(text, at if at >= 0 else offset)),
+        evidence=Evidence(file=source, line=lines.line_at(at if at >= 0 else offset)),
     )
 
 
@@ -309,6 +307,7 @@ def _stats_json(text: str, source: str) -> tuple[list[CriStats], list[Problem]]:
     """Each ``{"attributes": ...}`` item decoded on its own, so a cut last item costs only itself."""
     decoder = json.JSONDecoder()
     rows, problems = [], []
+    lines = LineIndex(text)
     for match in re.finditer(r'\{\s*"attributes"\s*:', text):
         try:
             obj, _ = decoder.raw_decode(text, match.start())
@@ -317,14 +316,14 @@ def _stats_json(text: str, source: str) -> tuple[list[CriStats], list[Problem]]:
             cid, _ = _field("id", fragment)
             ws, ws_at = _field("value", fragment[fragment.find('"workingSetBytes"'):]) if '"workingSetBytes"' in fragment else (None, -1)
             problems.append(Problem(message="crictl stats JSON is cut: the last container is read field by field",
-                                    evidence=Evidence(file=source, line=_line_at(text, match.start()))))
+                                    evidence=Evidence(file=source, line=lines.line_at(match.start()))))
             if cid:
                 name, _ = _field("name", fragment)
                 rows.append(CriStats(id=cid, name=name, working_set_bytes=parse_int(ws),
-                                     evidence=Evidence(file=source, line=_line_at(text, match.start()))))
+                                     evidence=Evidence(file=source, line=lines.line_at(match.start()))))
             continue
         if isinstance(obj, dict):
-            row = _stats_entry(obj, text, match.start(), source)
+            row = _stats_entry(obj, lines, match.start(), source)
             if row is not None:
                 rows.append(row)
     return rows, problems

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pydantic import BaseModel
 
 from analyzer.models.common import Evidence, Parsed, Problem
+from analyzer.textpos import LineIndex
 
 RE_K8S_NAME = re.compile(r"^/?k8s_(?P<container>[^_]+)_(?P<pod>[^_]+)_(?P<namespace>[^_]+)_(?P<uid>[^_]+)_(?P<attempt>\d+)$")
 RE_STATS_ROW = re.compile(
@@ -74,12 +75,7 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    at = text.find(needle)
-    return text.count("\n", 0, at) + 1 if at >= 0 else None
-
-
-def _container(obj: dict, text: str, source: str) -> DockerContainer | None:
+def _container(obj: dict, lines: LineIndex, source: str) -> DockerContainer | None:
     cid = obj.get("Id")
     if not isinstance(cid, str) or not re.fullmatch(r"[0-9a-f]{12,64}", cid):
         return None
@@ -105,7 +101,8 @@ def _container(obj: dict, text: str, source: str) -> DockerContainer | None:
         pod_namespace=labels.get("io.kubernetes.pod.namespace") or (k8s.group("namespace") if k8s else None),
         pod_uid=labels.get("io.kubernetes.pod.uid") or (k8s.group("uid") if k8s else None),
         container_name=labels.get("io.kubernetes.container.name") or (k8s.group("container") if k8s else None),
-        evidence=Evidence(file=source, line=_line_of(text, '"OOMKilled"') or _line_of(text, cid)),
+        # this container's own OOMKilled line: after its Id (``docker inspect a b`` prints several objects)
+        evidence=Evidence(file=source, line=lines.find_line('"OOMKilled"', max(lines.text.find(cid), 0)) or lines.find_line(cid)),
     )
 
 
@@ -123,7 +120,8 @@ def parse_inspect(text: str, source: str) -> Parsed[list[DockerContainer]]:
     except (ValueError, RecursionError) as err:
         return Parsed(status="unrecognised", problems=[Problem(message=f"docker inspect output is not JSON: {err}", evidence=Evidence(file=source))])
     items = data if isinstance(data, list) else [data]
-    containers = [c for c in (_container(obj, text, source) for obj in items if isinstance(obj, dict)) if c is not None]
+    lines = LineIndex(text)
+    containers = [c for c in (_container(obj, lines, source) for obj in items if isinstance(obj, dict)) if c is not None]
     if not containers:
         return Parsed(value=[], status="unrecognised", problems=[Problem(message="no container in docker inspect output", evidence=Evidence(file=source))])
     return Parsed(value=containers)

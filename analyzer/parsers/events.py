@@ -44,6 +44,7 @@ from pydantic import BaseModel
 
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.units import parse_int
+from analyzer.textpos import LineIndex
 
 # reason -> what it means for a memory incident (None: kept, but not a memory event)
 MEANINGS = {
@@ -374,30 +375,12 @@ def _s(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _line_at(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
-
-
-class _Lines:
-    """Line numbers of increasing offsets, counted once (a 10 MB List has tens of thousands of items)."""
-
-    def __init__(self, text: str) -> None:
-        self.text, self.pos, self.line = text, 0, 1
-
-    def at(self, pos: int) -> int:
-        if pos < self.pos:
-            return _line_at(self.text, pos)
-        self.line += self.text.count("\n", self.pos, pos)
-        self.pos = pos
-        return self.line
-
-
-def _reason_line(lines: _Lines, reason: str, cursor: int) -> tuple[int, int]:
+def _reason_line(lines: LineIndex, reason: str, cursor: int) -> tuple[int, int]:
     """Line of the next ``"reason": "<reason>"`` at or after cursor (JSON loses line numbers)."""
     match = re.compile(r'"reason"\s*:\s*"' + re.escape(reason) + '"').search(lines.text, cursor)
     if match is None:
-        return lines.at(cursor), cursor
-    return lines.at(match.start()), match.end()
+        return lines.line_at(cursor), cursor
+    return lines.line_at(match.start()), match.end()
 
 
 def _items(value: object) -> tuple[list, str]:
@@ -410,7 +393,7 @@ def _items(value: object) -> tuple[list, str]:
     return [value], "json"
 
 
-def _salvage(fragment: str, text: str, offset: int, source: str) -> KubeEvent | None:
+def _salvage(fragment: str, lines: LineIndex, offset: int, source: str) -> KubeEvent | None:
     """Fields of a cut Event object, read one by one: a paste that stops mid-object still names its kill."""
 
     def field(name: str, within: str = fragment) -> str | None:
@@ -440,7 +423,7 @@ def _salvage(fragment: str, text: str, offset: int, source: str) -> KubeEvent | 
         source_host=field("host", src["body"]) if src else None,
         message=field("message") or "",
         layout="watch" if '"verb"' in fragment else "json",
-        evidence=Evidence(file=source, line=_line_at(text, offset + (at.start() if at else 0))),
+        evidence=Evidence(file=source, line=lines.line_at(offset + (at.start() if at else 0))),
     )
 
 
@@ -449,7 +432,7 @@ def _json_stream(text: str, source: str) -> tuple[list[KubeEvent], list[Problem]
     events: list[KubeEvent] = []
     problems: list[Problem] = []
     pos, cursor = 0, 0
-    lines = _Lines(text)
+    lines = LineIndex(text)
     while True:
         start = _next_json_start(text, pos)
         if start is None:
@@ -457,13 +440,13 @@ def _json_stream(text: str, source: str) -> tuple[list[KubeEvent], list[Problem]
         try:
             value, end = decoder.raw_decode(text, start)
         except (ValueError, RecursionError):
-            salvaged = _salvage(text[start:], text, start, source)
+            salvaged = _salvage(text[start:], lines, start, source)
             if salvaged is not None:
                 events.append(salvaged)
                 problems.append(Problem(message="event JSON is cut or invalid: its fields were read one by one",
                                         evidence=salvaged.evidence))
             else:
-                problems.append(Problem(message="unreadable JSON in events output", evidence=Evidence(file=source, line=_line_at(text, start))))
+                problems.append(Problem(message="unreadable JSON in events output", evidence=Evidence(file=source, line=lines.line_at(start))))
             break
         items, layout = _items(value)
         for item in items:
@@ -471,7 +454,7 @@ def _json_stream(text: str, source: str) -> tuple[list[KubeEvent], list[Problem]
                 continue
             inner = item.get("event") if isinstance(item.get("event"), dict) else item
             reason = inner.get("reason") if isinstance(inner, dict) else None
-            line, cursor = _reason_line(lines, reason, max(cursor, start)) if isinstance(reason, str) else (lines.at(max(cursor, start)), cursor)
+            line, cursor = _reason_line(lines, reason, max(cursor, start)) if isinstance(reason, str) else (lines.line_at(max(cursor, start)), cursor)
             event = _json_event(item, Evidence(file=source, line=line), layout)
             if event is not None:
                 events.append(event)
