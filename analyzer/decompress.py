@@ -73,9 +73,12 @@ def gzip_blocks(raw: io.IOBase) -> Iterator[bytes]:
 
 
 def file_blocks(stream: io.IOBase) -> Iterator[bytes]:
-    """Blocks of an already decompressing file object (lzma, bz2)."""
+    """Blocks of an already decompressing file object (lzma, bz2), one decompression step each:
+    ``read(n)`` of a truncated .xz raises and drops all it had decompressed for that call, ``read1``
+    has handed every earlier step over before the step that meets the end raises."""
+    read = getattr(stream, "read1", stream.read)
     while True:
-        block = stream.read(BLOCK)
+        block = read(BLOCK)
         if not block:
             return
         yield block

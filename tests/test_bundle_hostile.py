@@ -197,3 +197,20 @@ def test_one_line_json_longer_than_the_line_cap_is_kept_whole(tmp_path):
     bundle = make_tar(tmp_path / "b.tar.gz", [("b/commands/kubelet-pods.json", text)])
     (artifact,) = open_bundle(bundle).artifacts
     assert json.loads(artifact.text) == pods
+
+
+def test_truncated_xz_keeps_the_members_before_the_cut(tmp_path):
+    """A .tar.xz cut short: like a cut .tar.gz, what came before the cut is read (lzma's read() of a truncated
+    stream drops everything it decompressed in that call; the reader takes one decompression step at a time)."""
+    import lzma
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        add(tar, "b/commands/dmesg.txt", OOM_LINE)
+        add(tar, "b/var/log/noise.log", os.urandom(512 * 1024))  # incompressible: the cut lands inside it
+    packed = lzma.compress(raw.getvalue())
+    cut = tmp_path / "cut.tar.xz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    result = open_bundle(cut)
+    assert "b/commands/dmesg.txt" in [a.path for a in result.artifacts]
+    assert any("truncated" in w.message or "cut" in w.message for w in result.warnings)
