@@ -17,15 +17,18 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from analyzer.artifacts import Artifact, ArtifactKind
 from analyzer.classify import basename, classify, node_path_of
-from analyzer.decompress import open_compressed, opener_for
+from analyzer.decompress import open_blocks, opener_for, plain_blocks
 from analyzer.errors import InputUnreadable
 from analyzer.models.report import BundleFile, BundleWarning
 from analyzer.prefilter import ANY_LOG, KERNEL_LOG, KUBELET_LOG, RUNTIME_LOG, FilterSpec, LineFilter
+from analyzer.tarstream import BlockSource, TarHeaderError, TarMember, members
 
 HEAD_CHARS = 64 * 1024
 READ_CHUNK = 1024 * 1024
@@ -64,6 +67,53 @@ class _Budget:
     exhausted: str | None = None
 
 
+# --- member bodies ------------------------------------------------------------------------
+
+
+class _Body(Protocol):
+    """A member's bytes as the intake reads them: ``read(n)`` gives up to n bytes (fewer only at the
+    end), ``pieces()`` the rest as ``(buffer, start, stop)`` views for the line filter."""
+
+    def read(self, size: int) -> bytes: ...
+
+    def pieces(self) -> Iterator[tuple[bytes, int, int]]: ...
+
+
+class _StreamBody:
+    """A member read from a file object (a directory's file, a zip member, a single pasted file)."""
+
+    def __init__(self, stream: io.IOBase) -> None:
+        self.stream = stream
+
+    def read(self, size: int) -> bytes:
+        return self.stream.read(size)
+
+    def pieces(self) -> Iterator[tuple[bytes, int, int]]:
+        while True:
+            chunk = self.stream.read(STREAM_READ)
+            if not chunk:
+                return
+            yield chunk, 0, len(chunk)
+
+
+class _TarBody:
+    """A tar member's data, straight from the decompressed blocks (tarstream.BlockSource)."""
+
+    def __init__(self, source: BlockSource, size: int) -> None:
+        self.source, self.left = source, size
+
+    def read(self, size: int) -> bytes:
+        size = min(size, self.left)
+        if size <= 0:
+            return b""
+        self.left -= size
+        return self.source.take(size)
+
+    def pieces(self) -> Iterator[tuple[bytes, int, int]]:
+        left, self.left = self.left, 0
+        return self.source.pieces(left)
+
+
 # --- decoding -----------------------------------------------------------------------------
 
 
@@ -89,7 +139,11 @@ def decode_text(data: bytes, limits: Limits) -> tuple[str, bool]:
     >>> decode_text(b"a\\r\\nb\\x00c\\xff\\n", Limits())
     ('a\\nbc\\ufffd\\n', False)
     """
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff") and data[:400].count(0) * 3 >= len(data[:400]):  # UTF-16 (BOM + NULs): Windows tools
+    if data.isascii() and b"\x00" not in data and b"\r" not in data:  # most members: nothing to fix
+        text = data.decode("ascii")
+        if len(text) <= limits.max_line_chars or text.lstrip()[:1] in ("{", "["):
+            return text, False
+    elif data[:2] in (b"\xff\xfe", b"\xfe\xff") and data[:400].count(0) * 3 >= len(data[:400]):  # UTF-16 (BOM + NULs): Windows tools
         text = data.decode("utf-16", errors="replace").replace("\x00", "")
     else:
         text = data.replace(b"\x00", b"").decode("utf-8", errors="replace")
@@ -110,6 +164,8 @@ def _what_decoding_changed(data: bytes, text: str) -> str | None:
     >>> _what_decoding_changed(b"a\\x00b\\xff\\n", "ab\\ufffd\\n")
     '1 NUL byte(s) removed, 1 invalid UTF-8 sequence(s) shown as \\ufffd'
     """
+    if len(text) == len(data) and data.isascii() and b"\x00" not in data:  # nothing was changed
+        return None
     changes = []
     nuls = data.count(0)
     if nuls and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -150,6 +206,13 @@ def unsafe_name_reason(name: str) -> str | None:
 
 
 def _clean(name: str) -> str:
+    """The member name with backslashes as slashes, without empty or "." parts.
+
+    >>> _clean("./b//proc/./meminfo"), _clean("b\\\\commands\\\\dmesg.txt/"), _clean("b/proc/meminfo")
+    ('b/proc/meminfo', 'b/commands/dmesg.txt', 'b/proc/meminfo')
+    """
+    if "//" not in name and "\\" not in name and "./" not in name and not name.startswith("/") and not name.endswith(("/", "/.")) and name != ".":
+        return name  # the common case, a clean name: four substring tests instead of a split and a join
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]  # str ops: pathlib costs 10x here
     return "/".join(parts)
 
@@ -200,24 +263,35 @@ class _Intake:
             return False
         return True
 
-    def read_capped(self, stream: io.BufferedIOBase, name: str, head: bytes = b"") -> tuple[bytes | bytearray, bool]:
-        """Read at most the member cap (+1 byte to know it was cut) within the total budget."""
+    def read_capped(self, body: _Body, name: str, head: bytes = b"") -> tuple[bytes | bytearray, bool]:
+        """Read at most the member cap (+1 byte to know it was cut) within the total budget.
+
+        A member that comes in one read (every cgroup file, most members) is that read's bytes; a
+        bigger one grows one buffer: a capped member costs its cap once, not three times.
+        """
         left_total = self.limits.max_total_bytes - self.budget.total
         cap = min(self.limits.max_member_bytes, max(left_total, 0))
-        buffer = bytearray(head)  # one growing buffer: a capped member costs its cap once, not three times
+        data, buffer = head, None
         try:
-            while len(buffer) <= cap:
-                chunk = stream.read(min(READ_CHUNK, cap + 1 - len(buffer)))
-                if not chunk:
-                    break
-                buffer += chunk
-        except READ_ERRORS:
-            self.pending = lambda reason: self._add_cut(name, bytes(buffer[:cap]), reason)
+            if not data:
+                data = body.read(min(READ_CHUNK, cap + 1))
+            more = body.read(min(READ_CHUNK, cap + 1 - len(data))) if data and len(data) <= cap else b""
+            if more:
+                buffer = bytearray(data)
+                buffer += more
+                while len(buffer) <= cap:
+                    chunk = body.read(min(READ_CHUNK, cap + 1 - len(buffer)))
+                    if not chunk:
+                        break
+                    buffer += chunk
+                data = buffer
+        except READ_ERRORS as err:
+            got = bytes(buffer if buffer is not None else data) + getattr(err, "partial", b"")
+            self.pending = lambda reason: self._add_cut(name, got[:cap], reason)
             raise
-        cut = len(buffer) > cap
+        cut = len(data) > cap
         if cut:
-            del buffer[cap:]
-        data = buffer  # decoding takes a bytearray as it is: no copy
+            data = data[:cap]
         self.budget.total += len(data)
         if cut and cap == self.limits.max_member_bytes:
             self.warn(f"member cut at the {cap} byte cap (decompression bomb or huge file); the rest was not read", name)
@@ -226,25 +300,25 @@ class _Intake:
             self.warn(f"stopped reading: the bundle exceeds the total cap of {self.limits.max_total_bytes} bytes", name)
         return data, cut
 
-    def take(self, name: str, stream: io.BufferedIOBase, size_hint: int | None = None) -> None:
-        """Read one member from ``stream``: a big log through the line filter, anything else whole (capped)."""
+    def take(self, name: str, body: _Body, size_hint: int | None = None) -> None:
+        """Read one member from ``body``: a big log through the line filter, anything else whole (capped)."""
         if size_hint is not None and size_hint <= self.limits.stream_threshold_bytes:
-            self.add(name, *self.read_capped(stream, name))
+            self.add(name, *self.read_capped(body, name))
             return
-        head = self._read_head(stream, name, HEAD_CHARS)
+        head = self._read_head(body, name, HEAD_CHARS)
         spec = self._stream_spec(name, head)
         if spec is None and size_hint is not None and self._not_text(head):
             self._skip_unread(name, size_hint, head)
             return
         if spec is None:
-            self.add(name, *self.read_capped(stream, name, head))
+            self.add(name, *self.read_capped(body, name, head))
             return
         if size_hint is None:  # a compressed single file: its size shows only by reading
-            head += self._read_head(stream, name, self.limits.stream_threshold_bytes - len(head) + 1, head)
+            head += self._read_head(body, name, self.limits.stream_threshold_bytes - len(head) + 1, head)
             if len(head) <= self.limits.stream_threshold_bytes:
-                self.add(name, *self.read_capped(stream, name, head))
+                self.add(name, *self.read_capped(body, name, head))
                 return
-        self._add_streamed(name, spec, stream, head)
+        self._add_streamed(name, spec, body, head)
 
     @staticmethod
     def _not_text(head: bytes) -> bool:
@@ -261,12 +335,13 @@ class _Intake:
         self.skip(name, size, f"{what}; {size} bytes, not read past the first {len(head)}")
         self.warn(f"skipped member of {size} bytes: {what}", name)
 
-    def _read_head(self, stream: io.BufferedIOBase, name: str, size: int, before: bytes = b"") -> bytes:
+    def _read_head(self, body: _Body, name: str, size: int, before: bytes = b"") -> bytes:
         try:
-            return stream.read(size)
-        except READ_ERRORS:
-            if before:
-                self.pending = lambda reason: self._add_cut(name, before, reason)
+            return body.read(size)
+        except READ_ERRORS as err:
+            got = before + getattr(err, "partial", b"")
+            if got:
+                self.pending = lambda reason: self._add_cut(name, got, reason)
             raise
 
     def _stream_spec(self, name: str, head: bytes) -> FilterSpec | None:
@@ -282,7 +357,7 @@ class _Intake:
             return ANY_LOG
         return STREAM_SPECS.get(kind)
 
-    def _add_streamed(self, name: str, spec: FilterSpec, stream: io.BufferedIOBase, first: bytes) -> None:
+    def _add_streamed(self, name: str, spec: FilterSpec, body: _Body, first: bytes) -> None:
         name = _clean(name)
         if not self._first_time(name, len(first)):
             return
@@ -290,12 +365,9 @@ class _Intake:
         line_filter.feed(first)
         size, cut = len(first), False
         try:
-            while True:
-                chunk = stream.read(STREAM_READ)
-                if not chunk:
-                    break
-                size += len(chunk)
-                self.budget.streamed += len(chunk)
+            for block, start, stop in body.pieces():  # the decompressed blocks themselves: scanned in place
+                size += stop - start
+                self.budget.streamed += stop - start
                 if self.budget.streamed > self.limits.max_streamed_bytes:
                     cut = True
                     self.warn(f"log cut after {size} bytes: the bundle's logs exceed the {self.limits.max_streamed_bytes} byte cap", name)
@@ -304,7 +376,7 @@ class _Intake:
                     cut = True
                     self.warn(f"member cut at the {self.limits.max_member_bytes} byte cap (decompression bomb or huge file); the rest was not read", name)
                     break
-                line_filter.feed(chunk)
+                line_filter.feed(block, start, stop)
         except READ_ERRORS:
             self.pending = lambda reason: self._emit_filtered(name, spec, line_filter, first, size, f"cut: {reason}")
             raise
@@ -381,44 +453,45 @@ def _looks_compressed(data: bytes) -> bool:
 # --- tar ----------------------------------------------------------------------------------
 
 TAR_SKIP_REASONS = {
-    tarfile.SYMTYPE: "symbolic link (never followed)",
-    tarfile.LNKTYPE: "hard link (never followed)",
-    tarfile.CHRTYPE: "character device",
-    tarfile.BLKTYPE: "block device",
-    tarfile.FIFOTYPE: "fifo",
+    ord(tarfile.SYMTYPE): "symbolic link (never followed)",
+    ord(tarfile.LNKTYPE): "hard link (never followed)",
+    ord(tarfile.CHRTYPE): "character device",
+    ord(tarfile.BLKTYPE): "block device",
+    ord(tarfile.FIFOTYPE): "fifo",
 }
 
 
-TAR_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
-READ_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, tarfile.TarError)
+READ_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, tarfile.TarError)  # StreamEnded is an EOFError
 MAX_TRAILER_CHECK = 64 * 1024 * 1024
 
 
-def _read_tar(stream: io.BufferedIOBase, intake: _Intake) -> None:
-    """Members in order from a (decompressed) tar stream; a fault keeps what came before.
+def _read_tar(blocks: Iterator[bytes], intake: _Intake) -> None:
+    """Members in order from the (decompressed) blocks of a tar archive; a fault keeps what came before.
 
-    tarfile ends quietly at a truncated or invalid header in the middle of an archive, so once
-    it stops, the rest of the stream is drained: anything but the zero padding of the
-    end-of-archive means members were lost, and a truncated gzip raises. The stream is read once
-    (tarfile's normal mode on a forward-seeking buffered stream): nothing is extracted, nothing read twice.
+    analyzer/tarstream.py reads the headers as tarfile does, and hands each member's bytes over
+    from the blocks themselves: nothing is extracted, nothing read twice. A header that is not one
+    (bad checksum) stops the reading with a warning, so does a stream that ends inside a member or
+    a header (a truncated download, a cut gzip). After the end-of-archive block, anything but zero
+    padding means members were lost.
     """
+    source = BlockSource(blocks)
     last_ok = None
-    stopped_early = False
     try:
-        with tarfile.open(fileobj=stream, mode="r:") as tar:
-            for member in tar:
-                if not intake.count_member():
-                    stopped_early = True
-                    break
-                _take_tar_member(tar, member, intake)
-                last_ok = member.name
-                tar.members.clear()  # tarfile keeps every TarInfo for random access: a read-once pass needs none
-                if not intake.room():
-                    stopped_early = True
-                    break
-        if not stopped_early:
-            _check_trailer(stream, intake, last_ok, tar.offset)
-    except TAR_ERRORS as err:
+        for member in members(source):
+            if not intake.count_member():
+                return
+            _take_tar_member(source, member, intake)
+            last_ok = member.name
+            if not intake.room():
+                return
+        if not source.rest_is_zeros(MAX_TRAILER_CHECK):
+            intake.warn(f"archive corrupt {_after(last_ok)}: data after the end-of-archive marker was not read")
+    except TarHeaderError as err:
+        if last_ok is None and not intake.bundle.files:
+            raise InputUnreadable(f"{intake.bundle.source_name} is not a readable archive: {_short(err)}") from None
+        intake.warn(f"archive corrupt {_after(last_ok)}: an unreadable member header ({_short(err)}) stopped reading; "
+                    "the rest of the archive was not read")
+    except READ_ERRORS as err:
         intake.salvage(f"the archive ends inside it ({_short(err)})")
         if last_ok is None and not intake.bundle.files:
             raise InputUnreadable(f"{intake.bundle.source_name} is not a readable archive: {_short(err)}") from None
@@ -429,46 +502,20 @@ def _after(last_ok: str | None) -> str:
     return f"after member '{_clean(last_ok)}'" if last_ok else "at its start"
 
 
-def _check_trailer(stream: io.IOBase, intake: _Intake, last_ok: str | None, tar_offset: int) -> None:
-    """What follows tarfile's last member: zero padding is a proper end, data a corrupt header.
-
-    tarfile stopped at ``tar_offset`` having read the block there; the reader goes back to it (it
-    is in the read buffer) and reads to the end: any non-zero byte means members were lost.
-    """
-    try:
-        stream.seek(tar_offset)
-    except (OSError, ValueError):  # the block left the buffer: check what follows it
-        pass
-    seen = 0
-    while seen < MAX_TRAILER_CHECK:
-        chunk = stream.read(READ_CHUNK)
-        if not chunk:
-            return
-        if chunk.count(0) != len(chunk):
-            intake.warn(
-                f"archive corrupt {_after(last_ok)}: an unreadable member header stopped reading; "
-                "the rest of the archive was not read"
-            )
-            return
-        seen += len(chunk)
-
-
-def _take_tar_member(tar: tarfile.TarFile, member: tarfile.TarInfo, intake: _Intake) -> None:
+def _take_tar_member(source: BlockSource, member: TarMember, intake: _Intake) -> None:
     name = member.name
     if member.isdir():
         return
     reason = TAR_SKIP_REASONS.get(member.type) or unsafe_name_reason(name)
-    if reason is None and not member.isfile():
-        reason = f"unsupported member type {member.type!r}"
+    if reason is None and member.sparse:
+        reason = "sparse file (not read)"
+    if reason is None and not member.isreg():
+        reason = f"unsupported member type {bytes([member.type])!r}"
     if reason is not None:
         intake.skip(name, member.size, reason)
         intake.warn(f"skipped member: {reason}", name)
         return
-    stream = tar.extractfile(member)
-    if stream is None:
-        intake.skip(name, member.size, "no data")
-        return
-    intake.take(name, stream, member.size)
+    intake.take(name, _TarBody(source, member.size), member.size)
 
 
 def _short(err: BaseException) -> str:
@@ -509,7 +556,7 @@ def _take_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, intake: _I
         return
     try:
         with archive.open(info) as stream:
-            intake.take(name, stream, info.file_size)
+            intake.take(name, _StreamBody(stream), info.file_size)
     except (zipfile.BadZipFile, OSError, zlib.error, EOFError, NotImplementedError, RuntimeError) as err:
         if intake.salvage(f"unreadable after this point ({_short(err)})"):
             return
@@ -547,7 +594,7 @@ def _take_directory_file(full: Path, rel: str, intake: _Intake) -> None:
     try:
         fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as stream:
-            intake.take(rel, stream, info.st_size)
+            intake.take(rel, _StreamBody(stream), info.st_size)
     except OSError as err:
         if intake.salvage(f"unreadable after this point ({err.strerror})"):
             return
@@ -567,21 +614,15 @@ def _is_tar_header(block: bytes) -> bool:
     return len(block) >= 262 and block[257:262] == b"ustar"
 
 
-class _Chain(io.RawIOBase):
-    """Bytes already read (a head), then the rest of a stream."""
-
-    def __init__(self, head: bytes, rest: io.BufferedIOBase) -> None:
-        self.head, self.rest = head, rest
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self.head:
-            taken = self.head if size < 0 else self.head[:size]
-            self.head = self.head[len(taken):]
-            return taken
-        return self.rest.read(size)
+@contextmanager
+def _blocks_of(path: Path, magic: bytes) -> Iterator[Iterator[bytes]]:
+    """The file's bytes in blocks: decompressed ahead in a thread when compressed, read as they are otherwise."""
+    if opener_for(magic) is not None:
+        with open_blocks(path, magic) as blocks:
+            yield blocks
+    else:
+        with path.open("rb") as stream:
+            yield plain_blocks(stream)
 
 
 def _read_single(path: Path, magic: bytes, intake: _Intake) -> None:
@@ -591,13 +632,15 @@ def _read_single(path: Path, magic: bytes, intake: _Intake) -> None:
         if opener is not None and name.endswith(suffix):
             name = name[: -len(suffix)]
     try:
-        with (open_compressed(path, magic) if opener is not None else path.open("rb")) as stream:
-            head = stream.read(HEAD_CHARS)
+        with _blocks_of(path, magic) as blocks:
+            source = BlockSource(blocks)
+            head = source.read(HEAD_CHARS)
             if not head:
                 raise InputUnreadable(f"{path.name} is empty")
             if is_binary(head):
                 raise InputUnreadable(f"{path.name} is binary data (not a bundle, archive or text log)")
-            intake.take(name, _Chain(head, stream), None if opener is not None else path.stat().st_size)
+            source.unread(head)
+            intake.take(name, source, None if opener is not None else path.stat().st_size)
     except READ_ERRORS as err:
         if not intake.salvage(f"the file ends early ({_short(err)})"):
             raise InputUnreadable(f"{path.name} could not be decompressed: {_short(err)}") from None
@@ -660,9 +703,8 @@ def open_bundle(path: Path, limits: Limits | None = None, sink: Callable[[Artifa
     elif _is_tar_header(magic) or _empty_tar(magic, path) or _compressed_tar(path, magic):
         bundle = Bundle(source_name=path.name, source_kind="tar")
         intake = _Intake(bundle, limits, sink)
-        opener = opener_for(magic)
-        with (open_compressed(path, magic) if opener else path.open("rb")) as stream:
-            _read_tar(stream, intake)
+        with _blocks_of(path, magic) as blocks:
+            _read_tar(blocks, intake)
     else:
         bundle = Bundle(source_name=path.name, source_kind="file")
         intake = _Intake(bundle, limits, sink)

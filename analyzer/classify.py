@@ -7,6 +7,7 @@ anything, so content decides then (a kernel log named ``notes.txt`` is still a k
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from analyzer.artifacts import ArtifactKind as K
 
@@ -86,18 +87,34 @@ def node_path_of(member: str) -> tuple[str | None, int | None]:
     ('sys/fs/cgroup/memory/kubepods/memory.stat', None)
     >>> node_path_of("b/samples/0002/sys/fs/cgroup/kubepods.slice/memory.current")
     ('sys/fs/cgroup/kubepods.slice/memory.current', 2)
-    >>> node_path_of("notes/dmesg.txt")
-    (None, None)
+    >>> node_path_of("notes/dmesg.txt"), node_path_of("b/manifest.json")
+    ((None, None), ('manifest.json', None))
+    """
+    directory, slash, name = member.rpartition("/")
+    prefix, sample = _node_directory(directory + slash)
+    if prefix is not None:
+        return prefix + name, sample
+    if name.startswith("manifest.json"):  # the one anchor that is a file name
+        return name, sample
+    return None, sample
+
+
+@lru_cache(maxsize=4096)
+def _node_directory(directory: str) -> tuple[str | None, int | None]:
+    """(node path of ``directory`` (ending in "/"), or None; sample number) for the files in it.
+
+    Members come folder by folder (ten cgroup files each): the two regex searches are made once
+    a folder, not once a member.
     """
     sample = None
-    match = RE_SAMPLE.search(member)
+    match = RE_SAMPLE.search(directory)
     if match is not None:
         sample = int(match.group("n"))
-        member = member[match.end():]
-    anchor = RE_NODE_ANCHOR.search("/" + member)  # the earliest anchor, in one pass
+        directory = directory[match.end():]
+    anchor = RE_NODE_ANCHOR.search("/" + directory)  # the earliest anchor, in one pass
     if anchor is None:
         return None, sample
-    return member[anchor.start():], sample
+    return directory[anchor.start():], sample
 
 
 def basename(path: str) -> str:

@@ -101,21 +101,20 @@ def opener_for(magic: bytes):
     return None
 
 
-class Prefetch(io.RawIOBase):
-    """Takes ``blocks`` in a background thread, at most AHEAD blocks ahead; closes ``owner`` at the end.
+class Prefetch:
+    """The blocks of ``blocks``, taken in a background thread at most AHEAD blocks ahead; an error of the
+    source is raised in the reader's thread after the blocks before it. ``close()`` stops the thread
+    and closes ``owner``.
 
-    >>> reader = Prefetch(iter([b"abc"] * 1000))
-    >>> len(reader.read(10)), len(reader.read()), reader.read()
-    (10, 2990, b'')
-    >>> reader.close()
+    >>> blocks = Prefetch(iter([b"abc"] * 1000))
+    >>> sum(len(block) for block in blocks)
+    3000
+    >>> blocks.close()
     """
 
     def __init__(self, blocks: Iterator[bytes], owner: io.IOBase | None = None) -> None:
         self.source, self.owner = blocks, owner
         self.blocks: queue.Queue = queue.Queue(maxsize=AHEAD)
-        self.current, self.offset = b"", 0
-        self.position = 0  # bytes handed out so far
-        self.failed: BaseException | None = None
         self.finished = False
         self.stopping = threading.Event()
         self.worker = threading.Thread(target=self._fill, name="podmortem-decompress", daemon=True)
@@ -140,87 +139,50 @@ class Prefetch(io.RawIOBase):
             except queue.Full:
                 continue
 
-    def readable(self) -> bool:
-        return True
+    def __iter__(self) -> Prefetch:
+        return self
 
-    def seekable(self) -> bool:
-        return True  # forward only: enough for tarfile reading members in order (io.BufferedReader serves short seeks back)
-
-    def tell(self) -> int:
-        return self.position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        """Skip forward to ``offset`` (decompressing and dropping); a seek back is refused."""
-        target = offset + (self.position if whence == io.SEEK_CUR else 0)
-        if whence == io.SEEK_END or target < self.position:
-            raise io.UnsupportedOperation("a one-pass decompressed stream seeks forward only")
-        while self.position < target:
-            if not self.read(min(target - self.position, BLOCK)):
-                break
-        return self.position
-
-    def _next_block(self) -> bool:
-        if self.failed is not None:
-            raise self.failed
+    def __next__(self) -> bytes:
         if self.finished:
-            return False
+            raise StopIteration
         item = self.blocks.get()
         if item is None:
             self.finished = True
-            return False
+            raise StopIteration
         if isinstance(item, BaseException):
-            self.failed = item
+            self.finished = True
             raise item
-        self.current, self.offset = item, 0
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        """Up to ``size`` bytes (all that is left when negative); short only at the end of the stream.
-
-        An error met after some bytes were gathered is raised by the next call, so those bytes arrive.
-        """
-        parts, want = [], None if size is None or size < 0 else size
-        while want is None or want > 0:
-            if self.offset >= len(self.current):
-                try:
-                    if not self._next_block():
-                        break
-                except BaseException:
-                    if parts:
-                        return b"".join(parts)
-                    raise
-            end = len(self.current) if want is None else self.offset + want
-            piece = self.current[self.offset : end]
-            self.offset += len(piece)
-            self.position += len(piece)
-            parts.append(piece)
-            if want is not None:
-                want -= len(piece)
-        return b"".join(parts)
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        return item
 
     def close(self) -> None:
         self.stopping.set()
         self.worker.join(timeout=5)
         if self.owner is not None:
             self.owner.close()
-        super().close()
+
+    def __enter__(self) -> Prefetch:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-def open_compressed(path: Path, magic: bytes) -> io.BufferedReader:
-    """``path`` decompressed (per its magic) and read ahead in a thread. The caller closes it.
+def plain_blocks(stream: io.IOBase) -> Iterator[bytes]:
+    """An uncompressed file's bytes in blocks of BLOCK (no thread: reading a file costs little)."""
+    while True:
+        block = stream.read(BLOCK)
+        if not block:
+            return
+        yield block
 
-    Buffered: tarfile reads a 512-byte header per member, and C serves those from the buffer.
-    """
+
+def open_blocks(path: Path, magic: bytes) -> Prefetch:
+    """``path`` decompressed (per its magic) in blocks, decompressed ahead in a thread. The caller closes it."""
     opener = opener_for(magic)
     if opener is None:
         raise ValueError(f"{path.name} is not compressed")
     if magic[:2] == b"\x1f\x8b":
         raw = path.open("rb")
-        return io.BufferedReader(Prefetch(gzip_blocks(raw), owner=raw), buffer_size=BLOCK)
+        return Prefetch(gzip_blocks(raw), owner=raw)
     stream = opener(path, "rb")
-    return io.BufferedReader(Prefetch(file_blocks(stream), owner=stream), buffer_size=BLOCK)
+    return Prefetch(file_blocks(stream), owner=stream)

@@ -33,29 +33,46 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FilterSpec:
-    """What a kind of log keeps: needles of single lines, of window starts and of window ends."""
+    """What a kind of log keeps: needles of single lines, of window starts and of window ends.
+
+    ``scan`` are the needles searched for (one ``bytes.find`` pass over the log each): fewer and
+    shorter than the needles that decide, each needle that decides containing one of them; a line
+    a scan needle finds is kept only if it holds a needle that decides. Empty: the deciding needles.
+    """
 
     single: tuple[bytes, ...]
     window_start: tuple[bytes, ...] = ()
     window_end: tuple[bytes, ...] = ()
     tail_lines: int = 3  # lines kept after a window's end line (the oom_reaper line, a summary)
     max_window_lines: int = 50_000  # a window without an end stops here (a Tasks table of a huge node fits)
+    scan: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        deciding = self.single + self.window_start
+        if not self.scan:
+            object.__setattr__(self, "scan", tuple(dict.fromkeys(deciding)))
+        missed = [needle for needle in deciding if not any(part in needle for part in self.scan)]
+        if missed:
+            raise ValueError(f"no scan needle finds {missed}")
 
 
-# Each needle costs one pass over the log (~1 s/GiB on a slow core), so they are few and short:
-# "Kill" finds "Killed process" (mm/oom_kill.c __oom_kill_process) and 3.10's "Kill process ... or
-# sacrifice child"; "oom-kill" finds "invoked oom-killer" (dump_header) and the 4.19+ "oom-kill:constraint="
-# summary; "oom_reaper" the reaper's line, which comes later, apart from its report. Everything else of
-# a report (CPU/Comm line, Mem-Info, memcg usage and stats, the Tasks table) lies between
-# "invoked oom-killer" and the kill line, so a window keeps it. A report whose head is not in the log
-# (a ring buffer that wrapped mid-report) keeps only its kill lines: such logs are small and read whole.
+# Each scan needle costs one pass over the log (0.6 s/GiB on this project's 2-core machine, whatever
+# the needle: benchmarks/RESULTS.md), and counting the lines for their numbers one more, so they are
+# few: "Kill" finds "Killed process" (mm/oom_kill.c __oom_kill_process) and 3.10's "Kill process ... or
+# sacrifice child"; "oom" finds "oom-kill" (the 4.19+ "oom-kill:constraint=" summary), "invoked
+# oom-killer" (dump_header) and "oom_reaper", the reaper's line, which comes later, apart from its
+# report. Everything else of a report (CPU/Comm line, Mem-Info, memcg usage and stats, the Tasks table)
+# lies between "invoked oom-killer" and the kill line, so a window keeps it. A report whose head is not
+# in the log (a ring buffer that wrapped mid-report) keeps only its kill lines: such logs are small and
+# read whole.
 KERNEL_LOG = FilterSpec(
     single=(b"Kill", b"oom-kill", b"oom_reaper"),
     window_start=(b"invoked oom-killer",),
     window_end=(b"Killed process", b"reaped process", b"no killable"),
+    scan=(b"Kill", b"oom"),
 )
-# analyzer/parsers/kubelet_log.py reads only lines with "viction" or "Evicting"
-KUBELET_LOG = FilterSpec(single=(b"viction", b"Evicting"))
+# analyzer/parsers/kubelet_log.py reads only lines with "viction" or "Evicting": "vict" finds both in one pass
+KUBELET_LOG = FilterSpec(single=(b"viction", b"Evicting"), scan=(b"vict",))
 # analyzer/parsers/runtime_log.py reads containerd's TaskOOM/TaskExit/PodSandbox/CreateContainer lines,
 # conmon's "<ninfo>: OOM received" and `docker events` lines (text and JSON)
 RUNTIME_LOG = FilterSpec(single=(b"Task", b"tasks/oom", b"Sandbox", b"CreateContainer", b": OOM",
@@ -66,6 +83,7 @@ ANY_LOG = FilterSpec(
     single=tuple(dict.fromkeys(KERNEL_LOG.single + KUBELET_LOG.single + RUNTIME_LOG.single)),
     window_start=KERNEL_LOG.window_start,
     window_end=KERNEL_LOG.window_end,
+    scan=tuple(dict.fromkeys(KERNEL_LOG.scan + KUBELET_LOG.scan + RUNTIME_LOG.scan)),
 )
 
 
@@ -78,7 +96,8 @@ class LineFilter:
         self.max_kept_bytes = max_kept_bytes  # a log of nothing but matching lines (a bomb) stops being kept here
         self.kept_bytes = 0
         self.full = False
-        self.needles = tuple(dict.fromkeys(spec.single + spec.window_start))
+        self.needles = spec.scan
+        self.deciding = spec.single + spec.window_start
         self.kept: list[bytes] = []
         self.numbers: list[int] = []
         self.lines_seen = 0  # complete lines before the carried partial line
@@ -90,25 +109,25 @@ class LineFilter:
 
     # --- feeding ----------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
-        """Scan ``data`` in place (no copy of it is made: this is the path of every byte of the log)."""
-        start = 0
+    def feed(self, data: bytes, start: int = 0, stop: int | None = None) -> None:
+        """Scan ``data[start:stop]`` in place (no copy of it is made: this is the path of every byte of the log)."""
+        stop = len(data) if stop is None else stop
         if self.dropping or self.carry:  # first finish the line the previous chunk ended inside
-            newline = data.find(b"\n")
+            newline = data.find(b"\n", start, stop)
             if newline == -1:
                 if not self.dropping:
-                    self._carry(self.carry + data)
+                    self._carry(self.carry + data[start:stop])
                 return
-            line = self.carry if self.dropping else self.carry + data[:newline]
+            line = self.carry if self.dropping else self.carry + data[start:newline]
             self.dropping, self.carry = False, b""
             self._scan(line + b"\n", 0, len(line) + 1)
             start = newline + 1
-        end = data.rfind(b"\n", start)
+        end = data.rfind(b"\n", start, stop)
         if end == -1:
-            self._carry(data[start:])
+            self._carry(data[start:stop])
             return
         self._scan(data, start, end + 1)
-        self._carry(data[end + 1 :])
+        self._carry(data[end + 1 : stop])
 
     def _carry(self, rest: bytes) -> None:
         if len(rest) > self.max_line_bytes:
@@ -148,9 +167,10 @@ class LineFilter:
             line_no += buf.count(b"\n", pos, start)
             end = buf.find(b"\n", start, stop)
             line = buf[start:end]
-            self._keep(line, line_no + 1)
-            if any(needle in line for needle in self.spec.window_start):
-                self.window_left, self.ending = self.spec.max_window_lines, False
+            if any(needle in line for needle in self.deciding):
+                self._keep(line, line_no + 1)
+                if any(needle in line for needle in self.spec.window_start):
+                    self.window_left, self.ending = self.spec.max_window_lines, False
             pos, line_no = end + 1, line_no + 1
         self.lines_seen += buf.count(b"\n", begin, stop)
 
