@@ -1,7 +1,8 @@
 """Open a bundle safely: .tar(.gz|.xz|.bz2), .zip, a directory, or one (possibly gzipped) file.
 
-Nothing is ever extracted to disk. Archive members are read in memory, once, in order
-(``tarfile`` stream mode), each under a per-member cap and all under a total cap, so a
+Nothing is ever extracted to disk. Archive members are read in memory, once, in order (a tar
+through analyzer/tarstream.py, from blocks decompressed ahead in a second thread by
+analyzer/decompress.py), each under a per-member cap and all under a total cap, so a
 decompression bomb costs at most the caps. Hostile members (absolute paths, ``..``, symlinks,
 hardlinks, devices, fifos) are never followed and never written: they are listed as skipped.
 A truncated or corrupt archive keeps what was read before the fault, and a warning names
