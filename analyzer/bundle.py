@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import lzma
 import os
+import re
 import stat
 import tarfile
 import zipfile
@@ -118,6 +119,7 @@ class _TarBody:
 # --- decoding -----------------------------------------------------------------------------
 
 
+RE_JSON_START = re.compile(r"\s*[\[{]")  # matched, not lstrip()ped: a 4 MB document is not copied to read its first character
 CONTROL_BYTES = bytes(b for b in range(32) if b not in (0, 9, 10, 13)) + b"\x7f"
 
 
@@ -142,7 +144,7 @@ def decode_text(data: bytes, limits: Limits) -> tuple[str, bool]:
     """
     if data.isascii() and b"\x00" not in data and b"\r" not in data:  # most members: nothing to fix
         text = data.decode("ascii")
-        if len(text) <= limits.max_line_chars or text.lstrip()[:1] in ("{", "["):
+        if len(text) <= limits.max_line_chars or RE_JSON_START.match(text):
             return text, False
     elif data[:2] in (b"\xff\xfe", b"\xfe\xff") and data[:400].count(0) * 3 >= len(data[:400]):  # UTF-16 (BOM + NULs): Windows tools
         text = data.decode("utf-16", errors="replace").replace("\x00", "")
@@ -151,7 +153,7 @@ def decode_text(data: bytes, limits: Limits) -> tuple[str, bool]:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     cut = False
-    if text.lstrip()[:1] in ("{", "["):  # a JSON document (kubelet /pods, /stats/summary) is one long line by design
+    if RE_JSON_START.match(text):  # a JSON document (kubelet /pods, /stats/summary) is one long line by design
         return text, cut
     if len(text) > limits.max_line_chars and any(len(line) > limits.max_line_chars for line in text.split("\n")):
         text = "\n".join(line[: limits.max_line_chars] for line in text.split("\n"))
