@@ -12,10 +12,12 @@ For each bundle of benchmarks/make_bundles.py (built, or reused from benchmarks/
   manager'``, wall time, and the ratio analyze / floor;
 - ``python -c pass`` with the venv's interpreter, for reference (interpreter start).
 
-The project's bytecode is compiled first, into a temporary ``PYTHONPYCACHEPREFIX`` the runs use, as
-``pip install`` compiles an installed package: an environment with ``PYTHONDONTWRITEBYTECODE=1`` (this
-project's machines set it) would otherwise compile every module from source on every run, about
-40 ms that no installed podmortem pays.
+The project's bytecode is compiled first (``python -m compileall analyzer reports``: ``__pycache__``
+folders, ignored by git), as ``pip install`` compiles an installed package: in an environment with
+``PYTHONDONTWRITEBYTECODE=1`` (this project's machines set it) every run would otherwise compile
+every module of the project from source, about 40 ms that no installed podmortem pays. (A
+``PYTHONPYCACHEPREFIX`` would keep the tree clean but moves the bytecode of every library too: pydantic
+and typer were then compiled on every run.)
 
 Each is repeated N times and the median reported (the bundle is in the page cache after the first
 read: these are warm figures). The report must match the sidecar's expected answers (number of
@@ -49,10 +51,10 @@ BIG_FLOOR_RATIO = 1.5
 PEAK_RSS_BYTES = 120_000_000
 
 
-def run_measured(argv: list[str], cwd: Path | None = None, env: dict | None = None) -> tuple[float, int, int, bytes]:
+def run_measured(argv: list[str], cwd: Path | None = None) -> tuple[float, int, int, bytes]:
     """(wall seconds, peak RSS bytes of the child, exit status, stderr) of one child process."""
     began = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stderr = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - began
@@ -141,12 +143,10 @@ def _short(items: list) -> str:
     return "[" + ", ".join(map(str, items[:8])) + (f", ... {len(items) - 8} more" if len(items) > 8 else "") + "]"
 
 
-def compiled_env(pycache: Path) -> dict:
-    """The environment of the measured runs: the project's bytecode compiled beforehand into ``pycache``."""
-    env = dict(os.environ, PYTHONPYCACHEPREFIX=str(pycache))
+def compile_project() -> None:
+    """The project's bytecode, written beside its sources as a pip install writes it."""
     subprocess.run([str(VENV_BIN / "python"), "-m", "compileall", "-q", str(ROOT / "analyzer"), str(ROOT / "reports")],
-                   env=env, check=True, stdout=subprocess.DEVNULL)
-    return env
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def bench(name: str, repeat: int, cache_dir: Path) -> tuple[list[tuple[str, bool]], list[str]]:
@@ -162,11 +162,11 @@ def bench(name: str, repeat: int, cache_dir: Path) -> tuple[list[tuple[str, bool
     floor_count = None
     with tempfile.TemporaryDirectory(prefix="podmortem-bench-") as tmp:
         out = Path(tmp) / "report.json"
-        env = compiled_env(Path(tmp) / "pycache")
+        compile_project()
         for n in range(repeat):
             out.unlink(missing_ok=True)
             wall, rss, code, stderr = run_measured([str(podmortem), "analyze", str(bundle), "--format", "json", "-o", str(out)],
-                                                   cwd=Path(tmp), env=env)
+                                                   cwd=Path(tmp))
             walls.append(wall)
             rsss.append(rss)
             if code != 0:
