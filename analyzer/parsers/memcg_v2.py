@@ -30,16 +30,16 @@ NUMBER_FILES = {
     "memory.oom.group": "oom_group",
 }
 KV_FILES = {"memory.stat", "memory.events", "memory.events.local", "memory.swap.events"}
+UNLIMITED_WORDS = ("max",)
 RE_PSI = re.compile(r"^(?P<kind>some|full)\s+(?P<rest>.*)$")
 
 
-def parse_pressure(text: str, source: str) -> Parsed[MemcgFile]:
-    """PSI lines; values kept as ``<kind>_<key>`` with avg in hundredths and total in µs.
+def read_pressure(text: str) -> dict[str, int]:
+    """PSI values as ``<kind>_<key>``, avg in hundredths and total in µs (empty: no PSI line).
 
-    >>> parse_pressure("some avg10=1.50 avg60=0.00 avg300=0.00 total=42\\n", "x/memory.pressure").value.values["some_total"]
-    42
+    >>> read_pressure("some avg10=1.50 avg60=0.00 avg300=0.00 total=42\\nfull avg10=inf total=x\\n")
+    {'some_avg10': 150, 'some_avg60': 0, 'some_avg300': 0, 'some_total': 42}
     """
-    name = source.rpartition("/")[2]
     values: dict[str, int] = {}
     for line in text.split("\n"):
         match = RE_PSI.match(line.strip())
@@ -49,8 +49,19 @@ def parse_pressure(text: str, source: str) -> Parsed[MemcgFile]:
             key, _, val = pair.partition("=")
             try:
                 values[f"{match['kind']}_{key}"] = int(float(val) * 100) if key.startswith("avg") else int(val)
-            except ValueError:
+            except (ValueError, OverflowError):  # OverflowError: "inf" or 1e400, whose int() is no number
                 continue
+    return values
+
+
+def parse_pressure(text: str, source: str) -> Parsed[MemcgFile]:
+    """PSI lines; values kept as ``<kind>_<key>`` with avg in hundredths and total in µs.
+
+    >>> parse_pressure("some avg10=1.50 avg60=0.00 avg300=0.00 total=42\\n", "x/memory.pressure").value.values["some_total"]
+    42
+    """
+    name = source.rpartition("/")[2]
+    values = read_pressure(text)
     if not values:
         return Parsed(status="unrecognised", problems=[Problem(message=f"{name}: no PSI lines", evidence=Evidence(file=source))])
     return Parsed(value=MemcgFile(file=name, values=values, evidence={name: Evidence(file=source, line=1)}))
@@ -64,7 +75,7 @@ def parse(text: str, source: str) -> Parsed[MemcgFile]:
     """
     name = source.rpartition("/")[2]
     if name in NUMBER_FILES:
-        return parse_number(text, source, NUMBER_FILES[name], unlimited_words=("max",))
+        return parse_number(text, source, NUMBER_FILES[name], unlimited_words=UNLIMITED_WORDS)
     if name in KV_FILES:
         return parse_key_values(text, source)
     if name == "memory.pressure":
