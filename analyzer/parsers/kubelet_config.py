@@ -5,16 +5,18 @@
 The file (``/var/lib/kubelet/config.yaml``) has ``kind: KubeletConfiguration`` and the same keys.
 An absent ``evictionHard`` means the kubelet's Linux default (pkg/kubelet/apis/config/v1beta1/
 defaults_linux.go ``DefaultEvictionHard``: memory.available 100Mi; FACTS.md §4).
+Each setting is cited at its own key as the reader saw it (analyzer.textpos): a soft threshold in
+``evictionSoft``, not at the same signal of ``evictionHard`` printed before it.
 """
 from __future__ import annotations
 
+import re
 
-import orjson
-import yaml
 from pydantic import BaseModel
 
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.quantity import parse_quantity
+from analyzer.textpos import LineCounter, position, read_json, read_yaml
 
 DEFAULT_EVICTION_HARD = {"memory.available": "100Mi", "nodefs.available": "10%", "nodefs.inodesFree": "5%", "imagefs.available": "15%"}
 
@@ -58,20 +60,19 @@ def threshold(signal: str, raw: str, defaulted: bool = False, evidence: Evidence
     return Threshold(signal=signal, raw=raw, quantity_bytes=parse_quantity(raw), defaulted=defaulted, evidence=evidence)
 
 
-def _line(text: str, needle: str, source: str) -> Evidence:
-    at = text.find(needle)
-    return Evidence(file=source, line=text.count("\n", 0, at) + 1 if at >= 0 else None)
+CONFIG_PLAN = {"evictionHard": {}, "evictionSoft": {}}  # where each threshold's signal is
+RE_LEADING_SPACE = re.compile(r"\s*")
 
 
 def _load(text: str) -> dict | None:
-    stripped = text.lstrip()
-    start = stripped.find("{")
+    lead = RE_LEADING_SPACE.match(text).end()  # what text.lstrip() strips, without copying the text
+    start = text.find("{", lead)
     try:
-        if stripped.startswith("{") or (0 <= start < 200 and '"kubeletconfig"' in stripped):
-            data = orjson.loads(stripped[start:])
+        if text.startswith("{", lead) or (0 <= start - lead < 200 and text.find('"kubeletconfig"', lead) >= 0):
+            data = read_json(text, start, {"kubeletconfig": CONFIG_PLAN, **CONFIG_PLAN})
         else:
-            data = yaml.safe_load(text)
-    except (orjson.JSONDecodeError, yaml.YAMLError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested past yaml's stack
+            data = read_yaml(text, {"kubeletconfig": CONFIG_PLAN, **CONFIG_PLAN})
+    except (ValueError, RecursionError):  # ValueError: not JSON or YAML (read_yaml says so); RecursionError: "[[[[..." nested past yaml's stack
         return None
     if isinstance(data, dict) and isinstance(data.get("kubeletconfig"), dict):
         return data["kubeletconfig"]
@@ -89,6 +90,11 @@ def parse(text: str, source: str) -> Parsed[KubeletConfig]:
     data = _load(text)
     if data is None:
         return Parsed(status="unrecognised", problems=[Problem(message="not a kubelet configuration (JSON or YAML)", evidence=Evidence(file=source))])
+    lines = LineCounter(text)
+
+    def at(obj: dict, key: str) -> Evidence:  # the line of the key as the reader saw it (None: not in the text)
+        return Evidence(file=source, line=lines.line_at(position(obj, key)))
+
     config = KubeletConfig(
         cgroup_driver=data.get("cgroupDriver"),
         eviction_pressure_transition_period=data.get("evictionPressureTransitionPeriod"),
@@ -98,12 +104,12 @@ def parse(text: str, source: str) -> Parsed[KubeletConfig]:
     )
     hard = data.get("evictionHard")
     if isinstance(hard, dict) and hard:
-        config.eviction_hard = {k: threshold(k, v, evidence=_line(text, f'{k}', source)) for k, v in hard.items() if isinstance(v, (str, int))}
+        config.eviction_hard = {k: threshold(k, v, evidence=at(hard, k)) for k, v in hard.items() if isinstance(v, (str, int))}
     else:
         config.eviction_hard = {k: threshold(k, v, defaulted=True) for k, v in DEFAULT_EVICTION_HARD.items()}
     soft = data.get("evictionSoft")
     if isinstance(soft, dict):
-        config.eviction_soft = {k: threshold(k, v, evidence=_line(text, f'{k}', source)) for k, v in soft.items() if isinstance(v, (str, int))}
+        config.eviction_soft = {k: threshold(k, v, evidence=at(soft, k)) for k, v in soft.items() if isinstance(v, (str, int))}
     for key, attr in (("evictionSoftGracePeriod", "eviction_soft_grace"), ("evictionMinimumReclaim", "eviction_minimum_reclaim")):
         if isinstance(data.get(key), dict):
             setattr(config, attr, {k: str(v) for k, v in data[key].items()})
@@ -111,6 +117,6 @@ def parse(text: str, source: str) -> Parsed[KubeletConfig]:
         reserved = data.get(key)
         if isinstance(reserved, dict) and "memory" in reserved:
             setattr(config, attr, parse_quantity(reserved["memory"]))
-            config.evidence[key] = _line(text, key, source)
-    config.evidence["evictionHard"] = _line(text, "evictionHard", source)
+            config.evidence[key] = at(data, key)
+    config.evidence["evictionHard"] = at(data, "evictionHard")
     return Parsed(value=config)

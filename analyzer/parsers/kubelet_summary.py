@@ -10,14 +10,17 @@ Trimmed real sample (GKE, 2017; newer kubelets add pods[].memory at pod level)::
 node.memory.availableBytes is the kubelet's memory.available (MemTotal - root working set);
 the ``pods`` system container is the kubepods cgroup behind allocatableMemory.available (FACTS.md §3, §4).
 A pod's working set is its pod cgroup's, or the sum of its containers' when the pod level is absent.
+The summary is cited at node.memory's ``availableBytes`` (the ``pods`` system container, printed before
+it, has one too), each pod at its podRef ``name``; pods are read one at a time (analyzer.textpos).
 """
 from __future__ import annotations
 
-import orjson
+from collections.abc import Callable
+
 from pydantic import BaseModel
 
 from analyzer.models.common import Evidence, Parsed, Problem
-from analyzer.textpos import LineIndex
+from analyzer.textpos import Each, LineCounter, position, read_json, refusal
 
 
 class MemoryStats(BaseModel):
@@ -51,10 +54,6 @@ def _memory(obj: object) -> MemoryStats | None:
                        working_set_bytes=pick("workingSetBytes"), rss_bytes=pick("rssBytes"))
 
 
-def _line(index: LineIndex, needle: str, source: str) -> Evidence:
-    return Evidence(file=source, line=index.find_line(needle))
-
-
 def _pod_memory(pod: dict) -> MemoryStats:
     own = _memory(pod.get("memory"))
     if own is not None and own.working_set_bytes is not None:
@@ -71,25 +70,43 @@ def parse(text: str, source: str) -> Parsed[Summary]:
     (5, 'a', 3)
     """
     start = text.find("{")
+    lines = LineCounter(text)
+    plan = {"node": {"memory": {}}, "pods": Each({"podRef": {}}, _pod_reader(lines, source))}
     try:
-        data = orjson.loads(text[start:]) if start >= 0 else None
-    except orjson.JSONDecodeError as err:
-        return Parsed(status="unrecognised", problems=[Problem(message=f"stats/summary is not whole JSON: {err}", evidence=Evidence(file=source))])
+        data = read_json(text, start, plan) if start >= 0 else None
+    except ValueError as err:
+        return Parsed(status="unrecognised", problems=[Problem(message=f"stats/summary is not whole JSON: {refusal(text, start, err)}", evidence=Evidence(file=source))])
     if not isinstance(data, dict):
         return Parsed(status="unrecognised", problems=[Problem(message="stats/summary is not a JSON object", evidence=Evidence(file=source))])
     node = data.get("node") if isinstance(data.get("node"), dict) else ({"memory": data} if "workingSetBytes" in data else {})
-    index = LineIndex(text)
-    summary = Summary(node_name=node.get("nodeName") if isinstance(node.get("nodeName"), str) else None, node=_memory(node.get("memory")), evidence=_line(index, "availableBytes", source))
+    summary = Summary(node_name=node.get("nodeName") if isinstance(node.get("nodeName"), str) else None, node=_memory(node.get("memory")),
+                      evidence=Evidence(file=source, line=lines.line_at(_available_at(text, node))))
     for container in node.get("systemContainers") or []:
         if isinstance(container, dict) and isinstance(container.get("name"), str):
             memory = _memory(container.get("memory"))
             if memory is not None:
                 summary.system_containers[container["name"]] = memory
-    for pod in data.get("pods") or []:
-        if not isinstance(pod, dict):
-            continue
-        ref = pod.get("podRef") if isinstance(pod.get("podRef"), dict) else {}
-        ref = {k: v for k, v in ref.items() if isinstance(v, str)}  # a number or a list where a name belongs is not a name
-        summary.pods.append(PodStats(namespace=ref.get("namespace"), name=ref.get("name"), uid=ref.get("uid"),
-                                     memory=_pod_memory(pod), evidence=_line(index, f'"{ref.get("name")}"', source)))
+    if isinstance(data.get("pods"), list):  # the PodStats the reader made, one pod at a time
+        summary.pods = data["pods"]
     return Parsed(value=summary)
+
+
+def _available_at(text: str, node: dict) -> int | None:
+    """Where node.memory.availableBytes is; without one, the first availableBytes of the text (as always)."""
+    at = position(node.get("memory"), "availableBytes")
+    if at is None:
+        at = text.find("availableBytes")
+    return at if at >= 0 else None
+
+
+def _pod_reader(lines: LineCounter, source: str) -> Callable[[object], PodStats | None]:
+    def read(pod: object) -> PodStats | None:
+        if not isinstance(pod, dict):
+            return None
+        located = pod.get("podRef") if isinstance(pod.get("podRef"), dict) else {}
+        ref = {k: v for k, v in located.items() if isinstance(v, str)}  # a number or a list where a name belongs is not a name
+        at = position(located, "name") if "name" in ref else None
+        return PodStats(namespace=ref.get("namespace"), name=ref.get("name"), uid=ref.get("uid"),
+                        memory=_pod_memory(pod), evidence=Evidence(file=source, line=lines.line_at(at)))
+
+    return read

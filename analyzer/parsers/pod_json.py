@@ -9,22 +9,24 @@ A trimmed real shape (core/v1 Pod)::
        "containerID": "containerd://9b1c...", "finishedAt": "2026-11-24T11:02:03Z"}}}]}}
 
 Pasted fragments that are not valid JSON/YAML (cut mid-object, trailing commas) are read
-field by field where possible and reported as partial. Evidence lines are found by searching
-the text for the pod's name and each container's fields (approximate for minified JSON).
+field by field where possible and reported as partial. Each value is cited at the line of its own
+key, as the reader saw it (analyzer.textpos): a pod's name at its ``metadata.name``, a container at
+its ``name`` in the pod's spec, its last termination reason in its own ``containerStatuses`` entry
+(a minified /pods document is one line: every value is on line 1). A list is read one pod at a time:
+only one pod's dicts are alive at once.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 
-import orjson
-import yaml
 from pydantic import ValidationError
 
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.models.k8s import ContainerInfo, PodInfo
 from analyzer.quantity import parse_quantity
-from analyzer.textpos import LineIndex
+from analyzer.textpos import Each, LineCounter, position, read_json, read_yaml
 
 RUNTIME_PREFIXES = {"containerd": "containerd", "cri-o": "cri-o", "docker": "docker"}
 RE_FRAGMENT_FIELD = re.compile(r'"?(?P<key>reason|exitCode|message|qosClass|phase|containerID|restartCount)"?\s*:\s*"?(?P<value>[^",\n]*)"?')
@@ -37,7 +39,7 @@ def _time(value: object) -> datetime | None:
         return None
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "0001-01-01T00:30:00+01:00" is before year 1 in UTC
         return None
 
 
@@ -86,15 +88,19 @@ def split_container_id(text: object) -> tuple[str | None, str | None]:
 
 
 class _Lines:
-    """Find the 1-based line of a value in the text (first match after a hint position)."""
+    """Evidence at a position of the text (a key's, as the reader recorded it; None: not in the text).
+    One Evidence a line (it is frozen): a minified /pods document cites line 1 some 4,000 times."""
 
     def __init__(self, text: str, source: str) -> None:
-        self.text, self.source = text, source
-        self.index = LineIndex(text)
+        self.source, self.counter = source, LineCounter(text)
+        self.made: dict[int | None, Evidence] = {}
 
-    def of(self, needle: str | None, start: int = 0) -> Evidence:
-        line = self.index.find_line(needle, start) if needle else None
-        return Evidence(file=self.source, line=line)
+    def at(self, offset: int | None) -> Evidence:
+        line = self.counter.line_at(offset)
+        evidence = self.made.get(line)
+        if evidence is None:
+            evidence = self.made[line] = Evidence(file=self.source, line=line)
+        return evidence
 
 
 def _container(spec: dict, status: dict, lines: _Lines, is_init: bool) -> ContainerInfo:
@@ -126,11 +132,11 @@ def _container(spec: dict, status: dict, lines: _Lines, is_init: bool) -> Contai
         last_finished_at=_time(last.get("finishedAt")),
         is_init=is_init,
     )
-    anchor = lines.text.find(f'"{name}"') if lines.text.lstrip().startswith(("{", "[")) else lines.text.find(f"name: {name}")
-    info.evidence["container"] = lines.of(str(name))
-    for key, needle in (("last_reason", last.get("reason")), ("restart_count", "restartCount"), ("limits", "limits")):
-        if needle:
-            info.evidence[key] = lines.of(str(needle), max(anchor, 0))
+    info.evidence["container"] = lines.at(position(spec, "name") if spec.get("name") else position(status, "name") if status.get("name") else None)
+    if last.get("reason"):
+        info.evidence["last_reason"] = lines.at(position(last, "reason"))
+    info.evidence["restart_count"] = lines.at(position(status, "restartCount"))
+    info.evidence["limits"] = lines.at(position(resources, "limits"))
     return info
 
 
@@ -166,34 +172,68 @@ def _pod(obj: dict, lines: _Lines) -> PodInfo:
         disruption_message=disruption,
         containers=containers,
     )
-    pod.evidence["pod"] = lines.of(pod.name or pod.uid)
+    pod.evidence["pod"] = lines.at(position(meta, "name") if pod.name else position(meta, "uid") if pod.uid else None)
     if pod.message:
-        pod.evidence["message"] = lines.of(pod.message[:40])
+        pod.evidence["message"] = lines.at(position(status, "message"))
     if pod.reason:
-        pod.evidence["reason"] = lines.of(f"reason: {pod.reason}") if "reason:" in lines.text else lines.of(f'"{pod.reason}"')
+        pod.evidence["reason"] = lines.at(position(status, "reason"))
     return pod
 
 
-def _load(text: str):
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
-        return orjson.loads(stripped)
-    return yaml.safe_load(text)
+class _Read:
+    """What one object of the document gave: a pod, a problem (a pod that could not be read), or
+    neither (an object of another kind). Objects with none of metadata/spec/status are dropped."""
+
+    def __init__(self, pod: PodInfo | None = None, problem: Problem | None = None) -> None:
+        self.pod, self.problem = pod, problem
 
 
-def _objects(data) -> list[dict]:
+def _reader(lines: _Lines, source: str) -> Callable[[object], _Read | None]:
+    def read(obj: object) -> _Read | None:
+        if not isinstance(obj, dict) or not ("metadata" in obj or "status" in obj or "spec" in obj):
+            return None
+        if obj.get("kind") not in (None, "Pod"):
+            return _Read()
+        try:
+            return _Read(pod=_pod(obj, lines))
+        except ValidationError as err:  # a field of the wrong type (an edited or corrupt file): that pod is skipped, and said
+            return _Read(problem=Problem(message=f"a pod object was skipped: {str(err).splitlines()[1:3]}", evidence=Evidence(file=source)))
+
+    return read
+
+
+# Where the reader records positions: the objects whose keys are cited, and the arrays that lead to them.
+CONTAINER_PLAN = {"resources": {}}
+STATUS_PLAN = {"lastState": {"terminated": {}}}
+POD_PLAN = {
+    "metadata": {},
+    "spec": {"containers": [CONTAINER_PLAN], "initContainers": [CONTAINER_PLAN]},
+    "status": {"containerStatuses": [STATUS_PLAN], "initContainerStatuses": [STATUS_PLAN]},
+}
+RE_LEADING_SPACE = re.compile(r"\s*")  # str.isspace's characters, as text.lstrip() (which copies the text) strips
+
+
+def _read_objects(text: str, source: str) -> list[_Read]:
+    """What each object of the document gave (a List's or a PodList's items, an array's elements, or
+    the one object), read one pod at a time. Raises on what is neither JSON nor YAML."""
+    lines = _Lines(text, source)
+    read = _reader(lines, source)
+    items = Each(POD_PLAN, read)
+    plan = ({**POD_PLAN, "items": items}, items)  # an array of pods, or an object: a List (items) or one Pod (known at its end)
+    start = RE_LEADING_SPACE.match(text).end()
+    data = read_json(text, start, plan) if text.startswith(("{", "["), start) else read_yaml(text, plan)
     if isinstance(data, list):
-        return [o for o in data if isinstance(o, dict)]
+        return data
     if not isinstance(data, dict):
         return []
     if isinstance(data.get("items"), list):
-        return [o for o in data["items"] if isinstance(o, dict)]
-    return [data]
+        return data["items"]
+    one = read(data)
+    return [one] if one is not None else []
 
 
 def _fragment(text: str, source: str) -> Parsed[list[PodInfo]]:
     """A paste that is not a whole document: read the fields that matter, line by line."""
-    lines = _Lines(text, source)
     pod = PodInfo()
     container = ContainerInfo(name="?")
     in_last = False
@@ -230,7 +270,9 @@ def _fragment(text: str, source: str) -> Parsed[list[PodInfo]]:
         pod.containers.append(container)
     if not (pod.reason or pod.message or pod.containers or pod.qos):
         return Parsed(value=[], status="unrecognised", problems=[Problem(message="no pod fields found", evidence=Evidence(file=source))])
-    pod.evidence.setdefault("pod", lines.of(pod.reason or pod.message))
+    needle = pod.reason or pod.message
+    at = text.find(needle) if needle else -1
+    pod.evidence.setdefault("pod", Evidence(file=source, line=LineCounter(text).line_at(at) if at >= 0 else None))
     return Parsed(value=[pod], status="partial", problems=[Problem(message="not a whole pod document: read field by field", evidence=Evidence(file=source))])
 
 
@@ -258,19 +300,13 @@ def parse(text: str, source: str) -> Parsed[list[PodInfo]]:
     ('shop/cart', 'Burstable', 'OOMKilled', 'old', 3)
     """
     try:
-        data = _load(text)
-    except (orjson.JSONDecodeError, yaml.YAMLError, ValueError, RecursionError):
+        read = _read_objects(text, source)
+    except (ValueError, RecursionError):  # ValueError: not JSON or YAML (read_yaml says so); RecursionError: "[[[[..." nested past yaml's stack
         return _fragment(text, source)
-    objects = [o for o in _objects(data) if "metadata" in o or "status" in o or "spec" in o]
-    if not objects:
+    if not read:
         return _fragment(text, source)
-    lines = _Lines(text, source)
-    pods, problems = [], []
-    for obj in (o for o in objects if o.get("kind") in (None, "Pod")):
-        try:
-            pods.append(_pod(obj, lines))
-        except ValidationError as err:  # a field of the wrong type (an edited or corrupt file): that pod is skipped, and said
-            problems.append(Problem(message=f"a pod object was skipped: {str(err).splitlines()[1:3]}", evidence=Evidence(file=source)))
+    pods = [r.pod for r in read if r.pod is not None]
+    problems = [r.problem for r in read if r.problem is not None]
     if not pods and not problems:
         problems.append(Problem(message="no Pod object in this JSON/YAML", evidence=Evidence(file=source)))
     return Parsed(value=pods, status=("partial" if problems else "complete") if pods else "unrecognised", problems=problems)
