@@ -23,7 +23,7 @@ reports, never dropped. A cheap keyword prefilter keeps unrelated lines out of t
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -60,6 +60,8 @@ RE_SYSLOG = re.compile(
 RE_UPTIME = re.compile(r"^(?:<\d+>)?\[\s*(?P<up>\d+\.\d+)\]\s?(?P<msg>.*)$")
 # dmesg -T: "[Tue Nov 24 11:53:05 2026] msg" (any locale: a bracket holding a clock time)
 RE_WALL_BRACKET = re.compile(r"^\[?(?P<wall>[^\[\]]{0,20}\d\d:\d\d:\d\d[^\[\]]{0,8})\]\s?(?P<msg>.*)$")
+RE_ISO_PARTS = re.compile(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$")
+RE_ZONE_NO_COLON = re.compile(r"[+-]\d{4}")
 RE_CLOCK = re.compile(r"(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)")
 RE_YEAR = re.compile(r"\b(?P<y>(?:19|20)\d\d)\b")
 RE_ZH_MONTH = re.compile(r"(?P<mon>\d{1,2})月\s*(?P<day>\d{1,2})")
@@ -70,6 +72,7 @@ MONTHS = {
     "sep": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12, "ene": 1, "abr": 4, "ago": 8,
     "dic": 12, "fév": 2, "avr": 4, "déc": 12, "juin": 6, "juil": 7,
 }
+MAX_CLOCK_PAIRS = 1000  # (uptime, wall time) pairs kept per log: enough to see a clock step
 RE_NOISE = re.compile(r"^(?:--|\$ .*|# .*|\.\.\.+|……+|\s*:)\s*$")
 
 # --- OOM report lines (message text after the prefix) ----------------------------------------
@@ -78,9 +81,12 @@ RE_HEADER = re.compile(
     r"^(?P<comm>.+?) invoked oom-killer: ?gfp_mask=(?P<gfp>0x[0-9a-fA-F]+(?:\([^)]*\))?)"
     r"(?:, ?nodemask=(?P<nodemask>[^,]*))?, ?order=(?P<order>-?\d+), ?(?:oom_score_adj|oomkilladj)=(?P<adj>-?\d+)"
 )
-# lib/dump_stack.c: "CPU: 0 PID: 2109 Comm: python3 Not tainted 6.18.44 #1" (6.x: "CPU: 5 UID: 0 PID: ...")
+# lib/dump_stack.c: "CPU: 0 PID: 2109 Comm: python3 Not tainted 6.18.44 #1" (6.x: "CPU: 5 UID: 0 PID: ...").
+# The taint flags and the spaces before the version are read as "[A-Z ]*, then a tab or the like and
+# any spaces": the same text as "[A-Z ]*?\s*" (a version starts with a digit), but without two ways to
+# split a run of spaces, which took quadratic time (a 116 kB line of spaces: 95 s)
 RE_CPU = re.compile(
-    r"^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.{1,16}?) (?:Not tainted|Tainted: [A-Z ]*?)\s*"
+    r"^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.{1,16}?) (?:Not tainted\s*|Tainted: [A-Z ]*(?:[^\S ]\s*)?)"
     r"(?P<version>\d+\.\d+[\w.+~-]*)"
 )
 RE_OLD_CPUSET = re.compile(r"^(?P<comm>.+?) cpuset=(?P<cpuset>\S+) mems_allowed=")
@@ -134,18 +140,35 @@ RE_WRAPPABLE = re.compile(
 )
 
 
-@dataclass
 class Line:
-    """One logical kernel message with where it came from."""
+    """One logical kernel message with where it came from.
 
-    no: int  # 1-based number of its first physical line
-    msg: str
-    time: datetime | None = None
-    time_has_year: bool = True
-    uptime_s: float | None = None
-    host: str | None = None
-    prefixed: bool = False
-    indented: bool = False
+    The wall time of its prefix is read only when asked for (``time``): a log has thousands of
+    lines and an OOM report a few dozen; reading every ``dmesg -T`` stamp cost 6 us a line,
+    half of the parse of a 0.6 MB dmesg -T.
+    """
+
+    __slots__ = ("no", "msg", "time_has_year", "uptime_s", "host", "_stamp", "_read_stamp", "_time")
+
+    def __init__(self, no: int, msg: str, time: datetime | None = None, time_has_year: bool = True, uptime_s: float | None = None,
+                 host: str | None = None, stamp: object = None, read_stamp: Callable[[object], datetime | None] | None = None) -> None:
+        self.no = no  # 1-based number of its first physical line
+        self.msg = msg
+        self.time_has_year = time_has_year
+        self.uptime_s = uptime_s
+        self.host = host
+        self._time = time
+        self._stamp = stamp  # the prefix's time text, read by read_stamp on first use
+        self._read_stamp = read_stamp
+
+    @property
+    def time(self) -> datetime | None:
+        if self._read_stamp is not None:
+            self._time, self._read_stamp = self._read_stamp(self._stamp), None
+        return self._time
+
+    def __repr__(self) -> str:
+        return f"Line(no={self.no}, msg={self.msg!r}, time={self.time!r}, uptime_s={self.uptime_s!r}, host={self.host!r})"
 
 
 @dataclass
@@ -165,18 +188,18 @@ def _iso(text: str) -> datetime | None:
     text = text.replace(",", ".").replace(" ", "T", 1)
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
-    match = re.match(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$", text)
+    match = RE_ISO_PARTS.match(text)
     if match is None:
         return None
     base, frac, zone = match.groups()
     frac = (frac or "")[:7]  # fromisoformat takes at most microseconds
-    if re.fullmatch(r"[+-]\d{4}", zone or ""):
+    if RE_ZONE_NO_COLON.fullmatch(zone or ""):
         zone = zone[:3] + ":" + zone[3:]
     try:
         when = datetime.fromisoformat(base + frac + (zone or ""))
-    except ValueError:
+        return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset is before datetime.min in UTC
         return None
-    return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def _month(word: str) -> int | None:
@@ -228,6 +251,57 @@ def _syslog_time(mon: str, day: str, hms: str) -> datetime | None:
     return base + timedelta(microseconds=round((sec - int(sec)) * 1e6))
 
 
+def _syslog_stamp(parts: tuple[str, str, str]) -> datetime | None:
+    return _syslog_time(*parts)
+
+
+# (style, message, time stamp text, reader of that text, uptime seconds, host, time_has_year)
+Split = tuple[str, str, object, Callable[[object], datetime | None] | None, float | None, str | None, bool]
+
+
+def _split_prefix(raw: str) -> Split | None:
+    """The prefix of one physical line, its time left unread; None when the line has none.
+
+    Same order and patterns as always (kmsg, Talos, ISO journal, syslog, dmesg, dmesg -T); each
+    pattern is tried only on a line holding a literal it cannot match without (``;``, ``: kern:``,
+    `` kernel:``, a leading ``[``/``<``, ``]``): a dmesg line costs one regex, not six.
+    """
+    if ";" in raw:
+        match = RE_KMSG.match(raw)
+        if match:
+            return "kmsg", match["msg"], None, None, int(match["usec"]) / 1e6, None, True
+    if ": kern:" in raw:
+        match = RE_TALOS.match(raw)
+        if match:
+            return _after_host("talos", match["msg"], match["iso"], _iso, match["host"], True)
+    if " kernel:" in raw:
+        match = RE_ISO_HOST.match(raw)
+        if match:
+            return _after_host("journal_iso", match["msg"], match["iso"], _iso, match["host"], True)
+        match = RE_SYSLOG.match(raw)
+        if match:
+            return _after_host("syslog", match["msg"], (match["mon"], match["day"], match["hms"]), _syslog_stamp, match["host"], False)
+    if raw[:1] in ("[", "<"):
+        match = RE_UPTIME.match(raw)
+        if match:
+            return "dmesg", match["msg"], None, None, float(match["up"]), None, True
+    if "]" in raw:
+        match = RE_WALL_BRACKET.match(raw)
+        if match and not RE_TASK_ROW.match(raw):
+            return "dmesg_T", match["msg"], match["wall"], parse_wall_bracket, None, None, True
+    return None
+
+
+def _after_host(style: str, msg: str, stamp: object, reader: Callable, host: str, has_year: bool) -> Split:
+    """A journal/syslog message may still begin with the kernel's own ``[uptime]`` stamp."""
+    uptime = None
+    if msg[:1] in ("[", "<"):
+        match = RE_UPTIME.match(msg)
+        if match:
+            msg, uptime = match["msg"], float(match["up"])
+    return style, msg, stamp, reader, uptime, host, has_year
+
+
 def strip_prefix(raw: str) -> Prefix | None:
     """Remove a known line prefix; None when the line has none.
 
@@ -237,33 +311,11 @@ def strip_prefix(raw: str) -> Prefix | None:
     >>> strip_prefix("6,30574067,3816544225424,-;Task in /a").uptime_s
     3816544.225424
     """
-    match = RE_KMSG.match(raw)
-    if match:
-        return Prefix(match["msg"], "kmsg", uptime_s=int(match["usec"]) / 1e6)
-    match = RE_TALOS.match(raw)
-    if match:
-        return _with_uptime(Prefix(match["msg"], "talos", time=_iso(match["iso"]), host=match["host"]))
-    match = RE_ISO_HOST.match(raw)
-    if match:
-        return _with_uptime(Prefix(match["msg"], "journal_iso", time=_iso(match["iso"]), host=match["host"]))
-    match = RE_SYSLOG.match(raw)
-    if match:
-        when = _syslog_time(match["mon"], match["day"], match["hms"])
-        return _with_uptime(Prefix(match["msg"], "syslog", time=when, time_has_year=False, host=match["host"]))
-    match = RE_UPTIME.match(raw)
-    if match:
-        return Prefix(match["msg"], "dmesg", uptime_s=float(match["up"]))
-    match = RE_WALL_BRACKET.match(raw)
-    if match and not RE_TASK_ROW.match(raw):
-        return Prefix(match["msg"], "dmesg_T", time=parse_wall_bracket(match["wall"]))
-    return None
-
-
-def _with_uptime(prefix: Prefix) -> Prefix:
-    match = RE_UPTIME.match(prefix.msg)
-    if match:
-        prefix.msg, prefix.uptime_s = match["msg"], float(match["up"])
-    return prefix
+    split = _split_prefix(raw)
+    if split is None:
+        return None
+    style, msg, stamp, reader, uptime, host, has_year = split
+    return Prefix(msg, style, time=reader(stamp) if reader is not None else None, time_has_year=has_year, uptime_s=uptime, host=host)
 
 
 def _decode_quoted_printable(text: str) -> str:
@@ -272,7 +324,7 @@ def _decode_quoted_printable(text: str) -> str:
     return re.sub(r"=(3D|20|09)", lambda m: {"3D": "=", "20": " ", "09": "\t"}[m.group(1)], text)
 
 
-def _is_continuation(previous: Line, raw: str) -> bool:
+def _is_continuation(previous: str, raw: str) -> bool:
     """An unprefixed line after a prefixed one: a wrap of a long line (terminal, mail) or not."""
     if not raw.strip() or RE_NOISE.match(raw):
         return False
@@ -280,9 +332,9 @@ def _is_continuation(previous: Line, raw: str) -> bool:
         return False  # a message of its own whose prefix was lost
     if raw[:1].isspace() and RE_STAT_KV.match(raw):
         return False  # memory.stat keys printed without a prefix (v2 continuation style)
-    if not previous.msg.strip():
+    if not previous.strip():
         return True  # a prefix alone on its line: the message went to the next one
-    return bool(RE_WRAPPABLE.search(previous.msg)) or previous.msg.rstrip().endswith(("=", ",", "-", "/"))
+    return bool(RE_WRAPPABLE.search(previous)) or previous.rstrip().endswith(("=", ",", "-", "/"))
 
 
 def logical_lines(text: str, line_numbers: Sequence[int] | None = None) -> tuple[list[Line], str, list[tuple[float, datetime]]]:
@@ -290,57 +342,76 @@ def logical_lines(text: str, line_numbers: Sequence[int] | None = None) -> tuple
 
     ``line_numbers`` gives the member's line number of each line of ``text`` when the text holds
     only the lines a big log's prefilter kept (then it is a collected log, not an e-mail paste).
+
+    >>> lines, style, pairs = logical_lines("[ 5.1] Killed process 42 (eater),\\n  total-vm:1024kB\\n[ 5.2] next")
+    >>> [(line.no, line.msg) for line in lines], style
+    ([(1, 'Killed process 42 (eater),total-vm:1024kB'), (3, 'next')], 'dmesg')
     """
+    rows, dominant, pairs = _logical_rows(*_physical_lines(text, line_numbers))
+    return [_line(row) for row in rows], dominant, pairs
+
+
+def _physical_lines(text: str, line_numbers: Sequence[int] | None) -> tuple[list[str], Sequence[int]]:
+    """The lines of ``text`` (an e-mail's quoted-printable undone) and the member's number of each."""
     if "=3D" in text and line_numbers is None:
         text = _decode_quoted_printable(text)
     raws = text.split("\n")
-    numbers = line_numbers if line_numbers is not None else range(1, len(raws) + 1)
-    prefixes = [strip_prefix(r) for r in raws]
-    styles: dict[str, int] = {}
-    for p in prefixes:
-        if p is not None:
-            styles[p.style] = styles.get(p.style, 0) + 1
-    prefixed_count = sum(styles.values())
-    dominant = max(styles, key=styles.get) if styles else "bare"
-    mostly_prefixed = prefixed_count >= max(1, len([r for r in raws if r.strip()]) // 3)
-    lines: list[Line] = []
+    return raws, line_numbers if line_numbers is not None else range(1, len(raws) + 1)
+
+
+def _line(row: list) -> Line:
+    no, msg, prefix = row
+    if prefix is None:
+        return Line(no, msg)
+    return Line(no, msg, None, prefix[6], prefix[4], prefix[5], prefix[2], prefix[3])
+
+
+def _logical_rows(raws: list[str], numbers: Sequence[int]) -> tuple[list[list], str, list[tuple[float, datetime]]]:
+    """``logical_lines`` as rows [number, message, split prefix or None]: a Line is made only for a
+    row the OOM state machine reads (a dozen per report, against thousands of unrelated lines)."""
+    prefixes = [_split_prefix(r) for r in raws]
+    mostly_prefixed = _mostly_prefixed(len(prefixes) - prefixes.count(None), raws)
+    styles: dict[str, int] = {}  # in order of first appearance: the first of equals dominates
+    rows: list[list] = []
     pairs: list[tuple[float, datetime]] = []
     for no, raw, prefix in zip(numbers, raws, prefixes):
-        raw = raw.rstrip("\r")
         if prefix is None:
-            if lines and _wraps(lines[-1], raw, mostly_prefixed):
-                lines[-1].msg += raw.strip()  # the wrap point keeps its space where the line had one
+            raw = raw.rstrip("\r")
+            if rows and _wraps(rows[-1][1], raw, mostly_prefixed):
+                rows[-1][1] += raw.strip()  # the wrap point keeps its space where the line had one
                 continue
             if not raw.strip() or RE_NOISE.match(raw):
                 continue
-            lines.append(Line(no=no, msg=raw.strip(), indented=raw[:1].isspace()))
+            rows.append([no, raw.strip(), None])
             continue
-        line = Line(
-            no=no,
-            msg=prefix.msg.rstrip("\r"),
-            time=prefix.time,
-            time_has_year=prefix.time_has_year,
-            uptime_s=prefix.uptime_s,
-            host=prefix.host,
-            prefixed=True,
-            indented=prefix.msg[:1].isspace(),
-        )
-        if prefix.time is not None and prefix.uptime_s is not None and prefix.time_has_year:
-            pairs.append((prefix.uptime_s, prefix.time))
-        lines.append(line)
-    for line in lines:
-        line.msg = line.msg.rstrip()
-    return lines, dominant, pairs[:1000]
+        style, reader, uptime = prefix[0], prefix[3], prefix[4]
+        styles[style] = styles.get(style, 0) + 1
+        rows.append([no, prefix[1].rstrip("\r"), prefix])
+        if reader is not None and uptime is not None and prefix[6] and len(pairs) < MAX_CLOCK_PAIRS:
+            when = reader(prefix[2])  # journal and Talos lines that also carry the kernel's [uptime]
+            if when is not None:
+                pairs.append((uptime, when))
+    for row in rows:
+        row[1] = row[1].rstrip()
+    dominant = max(styles, key=styles.get) if styles else "bare"
+    return rows, dominant, pairs
 
 
-def _wraps(previous: Line, raw: str, mostly_prefixed: bool) -> bool:
-    """Is ``raw`` the rest of ``previous``? In prefixed logs any fitting unprefixed line may be;
-    in bare logs (prefix stripped by the author) only lines after one that visibly goes on."""
-    if not previous.msg.strip() and raw.strip():
+def _mostly_prefixed(prefixed_count: int, raws: list[str]) -> bool:
+    """At least a third of the non-blank lines have a prefix (counting blank lines only when it matters)."""
+    if prefixed_count >= max(1, len(raws) // 3):
+        return True
+    return prefixed_count >= max(1, sum(1 for r in raws if r.strip()) // 3)
+
+
+def _wraps(previous: str, raw: str, mostly_prefixed: bool) -> bool:
+    """Is ``raw`` the rest of the message ``previous``? In prefixed logs any fitting unprefixed line
+    may be; in bare logs (prefix stripped by the author) only lines after one that visibly goes on."""
+    if not previous.strip() and raw.strip():
         return True
     if not _is_continuation(previous, raw):
         return False
-    return mostly_prefixed or previous.msg.rstrip().endswith((",", "=")) or previous.msg.endswith(" ")
+    return mostly_prefixed or previous.rstrip().endswith((",", "=")) or previous.endswith(" ")
 
 
 # --- pass 2: the OOM report state machine ------------------------------------------------------
@@ -354,7 +425,11 @@ class _State:
     block: str | None = None  # "stats" | "tasks" | None
     stats: MemcgStatsBlock | None = None
     pending_cpu: Line | None = None  # "CPU: ... Comm:" printed right after the header line
+    # last line of the stats block being read: one pydantic assignment per block, not one per
+    # line (8,400 stats lines of the big benchmark's journal cost 17 ms of assignments)
+    stats_last_line: int | None = None
     kernel_version: str | None = None
+    number_problems: list[Problem] = field(default_factory=list)
 
     def ev(self, line: Line) -> Evidence:
         return Evidence(file=self.source, line=line.no)
@@ -405,12 +480,17 @@ def _close(state: _State) -> None:
 def _end_block(state: _State) -> None:
     if state.block == "stats" and state.stats is not None and state.current is not None:
         state.current.memcg_stats.append(state.stats)
-    state.block, state.stats = None, None
+    if state.stats_last_line is not None and state.current is not None:
+        state.current.last_line = state.stats_last_line
+    state.block, state.stats, state.stats_last_line = None, None, None
 
 
 def _touch(report: OomReport, line: Line, key: str, state: _State) -> None:
-    report.last_line = max(report.last_line or line.no, line.no)
-    report.evidence.setdefault(key, state.ev(line))
+    last = max(report.last_line or line.no, line.no)
+    if last != report.last_line:  # a pydantic assignment costs a microsecond: only when it changes
+        report.last_line = last
+    if key not in report.evidence:
+        report.evidence[key] = state.ev(line)
     if report.time is None and line.time is not None:
         report.time, report.time_has_year = line.time, line.time_has_year
     if report.uptime_s is None and line.uptime_s is not None:
@@ -479,14 +559,15 @@ def _on_stats_for(state: _State, line: Line, m: re.Match) -> None:
     _touch(report, line, f"stats:{block.path}", state)
 
 
-def _on_stat_kv(state: _State, line: Line, m: re.Match) -> None:
+def _on_stat_kv(state: _State, no: int, m: re.Match) -> None:
     assert state.stats is not None and state.current is not None
-    state.stats.values[m["key"]] = int(m["val"])
-    if m["key"] in ("anon", "file") and state.current.cgroup_version is None:
+    key = m["key"]
+    state.stats.values[key] = int(m["val"])
+    if key in ("anon", "file") and state.current.cgroup_version is None:
         state.current.cgroup_version = 2
-    elif m["key"].startswith("total_"):
+    elif key.startswith("total_") and state.current.cgroup_version != 1:
         state.current.cgroup_version = 1
-    state.current.last_line = line.no
+    state.stats_last_line = no  # written to the report when the block ends (_end_block)
 
 
 def _on_tasks_header(state: _State, line: Line, m: re.Match) -> None:
@@ -529,17 +610,17 @@ def _task_from_row(columns: list[str], pid: int, rest: str) -> OomTask | None:
     )
 
 
-def _on_task_row(state: _State, line: Line, m: re.Match) -> bool:
+def _on_task_row(state: _State, no: int, m: re.Match) -> bool:
     report = state.current
     if report is None or not report.tasks_columns:
         return False
     task = _task_from_row(report.tasks_columns, int(m["pid"]), m["rest"])
     if task is None:
         return False
-    task.evidence = state.ev(line)
+    task.evidence = Evidence(file=state.source, line=no)
     report.tasks.append(task)
     report.evidence.setdefault(f"task:{task.pid}", task.evidence)
-    report.last_line = line.no
+    report.last_line = no
     return True
 
 
@@ -663,50 +744,94 @@ def _on_linux_version(state: _State, line: Line, m: re.Match) -> None:
     state.kernel_version = m["version"]
 
 
-# the table: first match wins; order matters only where two patterns could both match
+# the table: first match wins; order matters only where two patterns could both match. Each
+# pattern is tried only on a line holding its literal (a pattern cannot match without it): a
+# substring test costs a tenth of a failed match, and most lines reach the table's end.
 HANDLERS = (
-    (RE_HEADER, _on_header),
-    (RE_KILLED, _on_killed),
-    (RE_SUMMARY, _on_summary),
-    (RE_KILL_SCORE, _on_kill_score),
-    (RE_REAPED, _on_reaped),
-    (RE_COUNTER, _on_counter),
-    (RE_STATS_FOR, _on_stats_for),
-    (RE_TASK_IN, _on_task_in),
-    (RE_TASKS_HEADER, _on_tasks_header),
-    (RE_GROUP, _on_group),
-    (RE_NO_KILLABLE, _on_no_killable),
-    (RE_SUPPRESSED, _on_suppressed),
-    (RE_CPU, _on_cpu),
-    (RE_OLD_CPUSET, _on_old_cpuset),
-    (RE_PAGES_RAM, _on_pages_ram),
-    (RE_TOTAL_SWAP, _on_total_swap),
-    (RE_LINUX_VERSION, _on_linux_version),
+    (" invoked oom-killer:", RE_HEADER, _on_header),
+    ("Killed process ", RE_KILLED, _on_killed),
+    ("oom-kill:", RE_SUMMARY, _on_summary),
+    ("Kill process ", RE_KILL_SCORE, _on_kill_score),
+    ("oom_reaper: reaped process ", RE_REAPED, _on_reaped),
+    (": usage ", RE_COUNTER, _on_counter),
+    ("Memory cgroup stats for ", RE_STATS_FOR, _on_stats_for),
+    ("Task in ", RE_TASK_IN, _on_task_in),
+    ("pid", RE_TASKS_HEADER, _on_tasks_header),
+    ("Tasks in ", RE_GROUP, _on_group),
+    ("Out of memory and no killable processes", RE_NO_KILLABLE, _on_no_killable),
+    ("oom_kill_process: ", RE_SUPPRESSED, _on_suppressed),
+    ("CPU: ", RE_CPU, _on_cpu),
+    (" cpuset=", RE_OLD_CPUSET, _on_old_cpuset),
+    (" pages RAM", RE_PAGES_RAM, _on_pages_ram),
+    ("Total swap = ", RE_TOTAL_SWAP, _on_total_swap),
+    ("Linux version ", RE_LINUX_VERSION, _on_linux_version),
 )
 
 
-def _feed(state: _State, line: Line) -> None:
-    msg = line.msg
+def _feed(state: _State, row: list) -> None:
+    """One logical line (a row of ``_logical_rows``) through the state machine. Its Line is made
+    only for a handler that keeps evidence of it: stats and Tasks rows need just the number."""
+    no, msg = row[0], row[1]
     if state.block == "stats":
         m = RE_STAT_KV.match(msg)
         if m is not None:
-            _on_stat_kv(state, line, m)
+            _on_stat_kv(state, no, m)
             return
         _end_block(state)
     if state.block == "tasks":
         m = RE_TASK_ROW.match(msg)
-        if m is not None and _on_task_row(state, line, m):
+        if m is not None and _on_task_row(state, no, m):
             return
         _end_block(state)
     if not RE_PREFILTER.search(msg):
         return
-    for regex, handler in HANDLERS:
-        m = regex.match(msg)
-        if m is not None:
-            handler(state, line, m)
-            return
+    line = _line(row)
+    for literal, regex, handler in HANDLERS:
+        if literal in msg:
+            m = regex.match(msg)
+            if m is not None:
+                handler(state, line, m)
+                return
     if RE_TASKS_STATE.match(msg) and state.current is not None:
         _touch(state.current, line, "tasks_state", state)
+
+
+def _read_prefixed(state: _State, raws: list[str], numbers: Sequence[int]) -> tuple[int, str, list[tuple[float, datetime]]] | None:
+    """A collected log (every non-empty line has a prefix, so no line goes on another) fed to the
+    state machine line by line as its prefix is split: nothing is kept of the thousands of lines
+    that name nothing of an OOM report (a list of them was 5 MB and most of the garbage collector's
+    work during the big benchmark's 16,480-line journal). Returns what _logical_rows would give:
+    (lines read, dominant style, clock pairs), or None at the first line without a prefix."""
+    styles: dict[str, int] = {}  # in order of first appearance: the first of equals dominates
+    pairs: list[tuple[float, datetime]] = []
+    lines_read = 0
+    prefilter = RE_PREFILTER.search
+    for no, raw in zip(numbers, raws):
+        prefix = _split_prefix(raw)
+        if prefix is None:
+            if raw:
+                return None
+            continue  # an empty line: skipped, as _logical_rows does
+        lines_read += 1
+        style, stamp, reader, uptime = prefix[0], prefix[2], prefix[3], prefix[4]
+        styles[style] = styles.get(style, 0) + 1
+        if reader is not None and uptime is not None and prefix[6] and len(pairs) < MAX_CLOCK_PAIRS:
+            when = reader(stamp)  # journal and Talos lines that also carry the kernel's [uptime]
+            if when is not None:
+                pairs.append((uptime, when))
+        msg = prefix[1].rstrip()
+        if state.block is None and prefilter(msg) is None:
+            continue  # what _feed does with a line outside a block that names nothing of an OOM report
+        _feed_safely(state, [no, msg, prefix])
+    return lines_read, max(styles, key=styles.get) if styles else "bare", pairs
+
+
+def _feed_safely(state: _State, row: list) -> None:
+    try:
+        _feed(state, row)
+    except (ValueError, OverflowError) as err:  # a number int() refuses (over 4300 digits): that line is skipped, and said
+        state.number_problems.append(Problem(message=f"line {row[0]} skipped: unreadable number ({str(err)[:80]})",
+                                             evidence=Evidence(file=state.source, line=row[0])))
 
 
 def parse(text: str, source: str, line_numbers: Sequence[int] | None = None) -> Parsed[KernelLog]:
@@ -722,23 +847,26 @@ def parse(text: str, source: str, line_numbers: Sequence[int] | None = None) -> 
     >>> parse("", "empty").status
     'unrecognised'
     """
-    lines, style, pairs = logical_lines(text, line_numbers)
+    raws, numbers = _physical_lines(text, line_numbers)
     state = _State(source=source)
-    number_problems = []
-    for line in lines:
-        try:
-            _feed(state, line)
-        except (ValueError, OverflowError) as err:  # a number int() refuses (over 4300 digits): that line is skipped, and said
-            number_problems.append(Problem(message=f"line {line.no} skipped: unreadable number ({str(err)[:80]})", evidence=Evidence(file=source, line=line.no)))
+    read = _read_prefixed(state, raws, numbers)
+    if read is None:  # a line without a prefix may go on the line before: lines are joined first
+        state = _State(source=source)
+        rows, style, pairs = _logical_rows(raws, numbers)
+        for row in rows:
+            if state.block is not None or RE_PREFILTER.search(row[1]):  # else _feed would do nothing
+                _feed_safely(state, row)
+        read = len(rows), style, pairs
+    lines_read, style, pairs = read
     _close(state)
-    log = KernelLog(ooms=state.reports, prefix_style=style, lines_read=len(lines), kernel_version=state.kernel_version, clock_pairs=pairs)
+    log = KernelLog(ooms=state.reports, prefix_style=style, lines_read=lines_read, kernel_version=state.kernel_version, clock_pairs=pairs)
     problems = [
         Problem(message=f"OOM report at line {r.first_line} is incomplete (a fragment)", evidence=Evidence(file=source, line=r.first_line))
         for r in state.reports
         if r.status == "partial"
     ]
-    problems += number_problems[:20]
-    status = "partial" if problems else ("complete" if lines else "unrecognised")
-    if not lines:
+    problems += state.number_problems[:20]
+    status = "partial" if problems else ("complete" if lines_read else "unrecognised")
+    if not lines_read:
         problems.append(Problem(message="no kernel log line found (empty file)", evidence=Evidence(file=source)))
     return Parsed(value=log, status=status, problems=problems)

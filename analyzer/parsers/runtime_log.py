@@ -66,6 +66,9 @@ RE_DOCKER_EVENT = re.compile(
     rf"^(?P<time>\d{{4}}-\d\d-\d\dT\S+)\s+container (?P<action>oom|die|kill|stop|start|destroy) (?P<id>{ID})(?:\s+\((?P<attrs>.*))?$"
 )
 RE_ATTR = re.compile(r"(?:^|,\s)(?P<key>[\w./-]+)=(?P<value>[^,]*)")
+CONTAINERD_WORDS = ("TaskOOM", "TaskExit", "/tasks/oom", "PodSandbox", "CreateContainer", "<ninfo>: OOM")
+# a line holding none of these cannot give an event or a problem (each is looked for in the line's body)
+WORDS = ('"Action"', "container ", *CONTAINERD_WORDS)
 RUNTIME_OF_UNIT = {"containerd": "containerd", "crio": "cri-o", "cri-o": "cri-o", "conmon": "cri-o", "dockerd": "docker", "docker": "docker"}
 
 
@@ -193,14 +196,20 @@ def _joined_docker_lines(lines: list[str], numbers: Sequence[int]) -> list[tuple
     """docker events lines with their wrapped label continuations glued back (first line number kept)."""
     joined: list[tuple[int, str]] = []
     for no, raw in zip(numbers, lines):
-        line = RE_PROMPT.sub("", raw, count=1)
-        previous = joined[-1][1].strip() if joined else ""
-        if "(" in previous and not previous.endswith(")") and RE_DOCKER_EVENT.match(previous) \
-                and line.strip() and not RE_DOCKER_EVENT.match(line.strip()) and not RE_JOURNAL.match(line):
-            joined[-1] = (joined[-1][0], joined[-1][1] + line.strip())  # wrapped mid-value: no space
+        # the literal tests skip what cannot apply (2 us a line of a 30,000-line containerd journal):
+        # a prompt has a '$' or '#', an open label list a '('
+        line = RE_PROMPT.sub("", raw, count=1) if "$" in raw or "#" in raw else raw
+        last = joined[-1][1] if joined else ""
+        if "(" in last and _continues_docker_event(last.strip(), line):
+            joined[-1] = (joined[-1][0], last + line.strip())  # wrapped mid-value: no space
             continue
         joined.append((no, line))
     return joined
+
+
+def _continues_docker_event(previous: str, line: str) -> bool:
+    return not previous.endswith(")") and bool(RE_DOCKER_EVENT.match(previous)) \
+        and bool(line.strip()) and not RE_DOCKER_EVENT.match(line.strip()) and not RE_JOURNAL.match(line)
 
 
 def parse(text: str, source: str, line_numbers: Sequence[int] | None = None) -> Parsed[list[RuntimeEvent]]:
@@ -219,8 +228,8 @@ def parse(text: str, source: str, line_numbers: Sequence[int] | None = None) -> 
     problems: list[Problem] = []
     lines = text.split("\n")
     for no, line in _joined_docker_lines(lines, line_numbers or range(1, len(lines) + 1)):
-        if not line.strip():
-            continue
+        if not any(map(line.__contains__, WORDS)):
+            continue  # the body is part of the line: nothing below can match (and no Evidence is made for it)
         ev = Evidence(file=source, line=no)
         body, unit, stamp = _strip(line)
         event = None
@@ -229,7 +238,7 @@ def parse(text: str, source: str, line_numbers: Sequence[int] | None = None) -> 
         elif " container " in f" {body}":
             match = RE_DOCKER_EVENT.match(body.strip())
             event = _docker_event(body, match["attrs"] or "", ev) if match else None
-        if event is None and any(k in body for k in ("TaskOOM", "TaskExit", "/tasks/oom", "PodSandbox", "CreateContainer", "<ninfo>: OOM")):
+        if event is None and any(k in body for k in CONTAINERD_WORDS):
             when, text_time = _time(body, stamp)
             event = _containerd(body, unit, ev, when, text_time)
         if event is not None:
