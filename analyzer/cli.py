@@ -9,12 +9,13 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from enum import Enum
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, BinaryIO, Optional
 
 import typer
 
@@ -89,11 +90,13 @@ def default_report_name(host: str | None, when: datetime | None, fmt: Format) ->
     return f"podmortem-report-{safe_name_part(host, 'node')}-{stamp}.{fmt.value}"
 
 
-def _render(report, fmt: Format) -> bytes:
+def _render(report, fmt: Format, to_file: bool) -> bytes | Callable[[BinaryIO], None]:
+    """The report in ``fmt``; JSON for a file as a function that writes it there field by field (a
+    500-pod node's report is 21 MB: it is never held whole, let alone twice)."""
     if fmt is Format.json:
-        from reports.json_report import render_json
+        from reports.json_report import render_json, write_json
 
-        return render_json(report)
+        return partial(write_json, report) if to_file else render_json(report)
     if fmt is Format.md:
         from reports.markdown import render_markdown
 
@@ -103,12 +106,16 @@ def _render(report, fmt: Format) -> bytes:
     return render_html(report).encode()
 
 
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``target`` and rename: no half-written report keeps the name."""
+def write_atomically(target: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
+    """Write to a temporary file beside ``target`` and rename: no half-written report keeps the name.
+    ``data`` is the bytes, or a function that writes them to the file (``_render``'s JSON)."""
     fd, tmp = tempfile.mkstemp(prefix=".podmortem-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            if isinstance(data, bytes):
+                out.write(data)
+            else:
+                data(out)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -131,26 +138,34 @@ def analyze(
     PATH may be a directory of bundles (archives and bundle folders): each node gets a report in
     OUT/nodes/ and OUT/fleet.<format> compares them (analyzer/fleet.py).
     """
-    from analyzer.fleet import analyze_fleet_command
-    from analyzer.pipeline import analyze as run_analysis
-
     with errors_to_exit(debug):
-        if path.is_dir() and analyze_fleet_command(path, format.value, output, jobs, echo=typer.echo):
+        if path.is_dir() and _analyzed_as_fleet(path, format, output, jobs):
             return
+        from analyzer.pipeline import analyze as run_analysis
+
         report = run_analysis(path)
-        data = _render(report, format)
+        data = _render(report, format, to_file=output != "-")
     if output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
     target = _output_path(output, report, format)
-    try:
-        write_atomically(target, data)
-    except OSError as err:
-        _fail(f"cannot write the report to {target}: {err.strerror or err}")
+    with errors_to_exit(debug):  # a JSON report is serialised as it is written
+        try:
+            write_atomically(target, data)
+        except OSError as err:
+            _fail(f"cannot write the report to {target}: {err.strerror or err}")
     from reports.terminal import render_summary
 
     typer.echo(render_summary(report, str(target)))
+
+
+def _analyzed_as_fleet(path: Path, fmt: Format, output: str | None, jobs: int | None) -> bool:
+    """A directory of bundles gets a fleet report; False when the directory is one bundle.
+    (analyzer.fleet is imported here only: one bundle does not need its process pool and models.)"""
+    from analyzer.fleet import analyze_fleet_command
+
+    return analyze_fleet_command(path, fmt.value, output, jobs, echo=typer.echo)
 
 
 def _output_path(output: str | None, report, fmt: Format) -> Path:

@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 try:  # optional speed-up: python-zlib-ng (a pyproject dependency; the standard library does the same, slower)
-    from zlib_ng import zlib_ng as _zlib
+    from zlib_ng import zlib_ng as fast_zlib
 except ImportError:  # pragma: no cover - exercised where zlib-ng has no wheel
-    _zlib = zlib
+    fast_zlib = zlib
 
 BLOCK = 1024 * 1024  # decompressed bytes per block handed to the reader
 COMPRESSED_READ = 256 * 1024
@@ -46,7 +46,7 @@ def gzip_blocks(raw: io.IOBase) -> Iterator[bytes]:
     Traceback (most recent call last):
     EOFError: Compressed file ended before the end-of-stream marker was reached
     """
-    inflater, started = _zlib.decompressobj(GZIP_WBITS), False
+    inflater, started = fast_zlib.decompressobj(GZIP_WBITS), False
     data = b""
     while True:
         if not data:
@@ -58,7 +58,7 @@ def gzip_blocks(raw: io.IOBase) -> Iterator[bytes]:
         started = True
         try:
             block = inflater.decompress(data, BLOCK)
-        except _zlib.error as err:  # zlib-ng's own error class: callers catch the standard one
+        except fast_zlib.error as err:  # zlib-ng's own error class: callers catch the standard one
             raise zlib.error(str(err)) from None
         data = b""
         if block:
@@ -69,7 +69,7 @@ def gzip_blocks(raw: io.IOBase) -> Iterator[bytes]:
                 rest = raw.read(COMPRESSED_READ) if not rest else rest
                 if not rest.strip(b"\0"):
                     return
-            inflater, started, data = _zlib.decompressobj(GZIP_WBITS), False, rest
+            inflater, started, data = fast_zlib.decompressobj(GZIP_WBITS), False, rest
 
 
 def file_blocks(stream: io.IOBase) -> Iterator[bytes]:

@@ -19,8 +19,6 @@ import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -381,6 +379,10 @@ def analyze_all(jobs_list: list[NodeJob], jobs: int, on_done: Callable[[FleetNod
 
 def _run_pool(jobs_list: list[NodeJob], workers: int, results: dict, on_done) -> list[NodeJob]:
     """Results into ``results``; returns the jobs left unfinished by a broken pool."""
+    # imported here: `podmortem analyze DIR` of one bundle imports this module but starts no pool
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs_list)) or 1) as pool:
             futures = {pool.submit(analyze_node, job): job for job in jobs_list}

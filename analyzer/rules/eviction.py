@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from analyzer.models.common import Finding
 from analyzer.models.node import CgroupMemory, MemInfo
 from analyzer.models.report import EvictionIncident, NodeMemory, PodRef, RankedPod
 from analyzer.parsers.kubelet_config import DEFAULT_EVICTION_HARD, KubeletConfig, threshold
 from analyzer.models.k8s import PodInfo
-from analyzer.parsers.kubelet_log import KubeletLogEvent
-from analyzer.parsers.describe_node import NodeCapacity
-from analyzer.parsers.free import FreeOutput
-from analyzer.parsers.kubectl_top import TopRow
-from analyzer.parsers.kubelet_summary import Summary
 from analyzer.units import fmt_bytes
+
+if TYPE_CHECKING:  # types only: the parsers of pasted output a bundle may not hold are imported when it does
+    from analyzer.parsers.describe_node import NodeCapacity
+    from analyzer.parsers.free import FreeOutput
+    from analyzer.parsers.kubectl_top import TopRow
+    from analyzer.parsers.kubelet_log import KubeletLogEvent
+    from analyzer.parsers.kubelet_summary import Summary
 
 
 def _memory_threshold(config: KubeletConfig | None):

@@ -7,7 +7,6 @@ observed value (FACTS.md §4).
 """
 from __future__ import annotations
 
-from analyzer.eviction_message import parse_eviction_message
 from analyzer.models.common import Evidence, Finding
 from analyzer.models.k8s import ContainerInfo, PodInfo
 from analyzer.models.report import (
@@ -120,6 +119,8 @@ def eviction_incidents(pods: list[PodInfo], first_id: int = 1) -> list[EvictionI
         )  # the eviction manager's own status message (eviction/helpers.go evictionMessage), when Reason is not in the paste
         if not evicted or not message:
             continue
+        from analyzer.eviction_message import parse_eviction_message  # here: most bundles have no evicted pod
+
         parsed = parse_eviction_message(message)
         if parsed is None:
             continue

@@ -17,16 +17,20 @@ reporting the pod cgroup's memory for every container of the pod (cri-o#3580).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from analyzer.facts import NodeFacts
 from analyzer.models.common import Evidence, Finding
 from analyzer.models.k8s import PodInfo
 from analyzer.models.report import ContainerRef, ContainerUsage, EvictionIncident, OomKillIncident, PodRef, RuntimeStatus, TimelineEvent
-from analyzer.parsers.crictl import CriContainer, CriPs, CriStats
-from analyzer.parsers.events import KubeEvent
-from analyzer.parsers.runtime_log import RuntimeEvent
 from analyzer.rules.k8s_join import eviction_incidents
 from analyzer.rules.oom_victim import summarize
 from analyzer.units import fmt_bytes
+
+if TYPE_CHECKING:  # types only: a bundle without crictl, events or runtime logs never imports their parsers
+    from analyzer.parsers.crictl import CriContainer, CriPs, CriStats
+    from analyzer.parsers.events import KubeEvent
+    from analyzer.parsers.runtime_log import RuntimeEvent
 
 MIN_ID = 12  # crictl and docker print ids cut to 12-13 hex; conmon logs 20
 SAME_MEMORY = 0.01  # two containers of a pod within 1% of each other: CRI-O's pod-level number
@@ -141,6 +145,8 @@ def _when(event) -> str:
     text = getattr(event, "time_text", None)
     if not text:
         return ""
+    from analyzer.parsers.events import KubeEvent
+
     if isinstance(event, KubeEvent):  # an age: relative to when kubectl listed the events
         return f" ({text} old when listed)"
     return f" at {text} (year not logged)"

@@ -7,10 +7,14 @@ OOM kill: any SIGKILL gives it (FACTS.md §5).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from analyzer.models.common import Finding
 from analyzer.models.report import ContainerRef, ContainerUsage, OomKillIncident, PodRef, RuntimeStatus
-from analyzer.parsers.docker import DockerContainer, DockerStatsRow
 from analyzer.rules.oom_victim import summarize
+
+if TYPE_CHECKING:  # types only: a bundle without docker output never imports its parser
+    from analyzer.parsers.docker import DockerContainer, DockerStatsRow
 
 
 def _by_id(containers: list[DockerContainer]) -> dict[str, DockerContainer]:
