@@ -83,9 +83,9 @@ class CgroupEvidence(Mapping[str, Evidence]):
 
 def _evidence_at(spot: str | tuple[str, int | None] | Evidence | None) -> Evidence | None:
     if type(spot) is str:
-        return Evidence(file=spot, line=1)
+        return Evidence.at(spot, 1)
     if type(spot) is tuple:
-        return Evidence(file=spot[0], line=spot[1])
+        return Evidence.at(spot[0], spot[1])
     return spot  # an Evidence (or None) as a parser made it
 
 

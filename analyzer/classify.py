@@ -99,7 +99,7 @@ def node_path_of(member: str) -> tuple[str | None, int | None]:
     return None, sample
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)  # members come folder by folder: a few recent folders are all that repeat
 def _node_directory(directory: str) -> tuple[str | None, int | None]:
     """(node path of ``directory`` (ending in "/"), or None; sample number) for the files in it.
 

@@ -5,6 +5,7 @@ Exit codes: 0 report written (even partial, with warnings); 2 input unreadable o
 """
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sys
@@ -271,7 +272,13 @@ def _click_error_base() -> type[Exception]:
 
 
 def main() -> None:
-    """Entry point: usage errors become one line and exit 2, like every other error."""
+    """Entry point: usage errors become one line and exit 2, like every other error.
+
+    A run builds up to a million objects that live until it ends and make no reference cycles: the
+    cycle collector is off for the whole command (its passes during the imports alone cost 10 ms of
+    a 0.5 s run), and the process ends without the interpreter's teardown (``_exit_now``).
+    """
+    gc.disable()
     try:
         code = app(standalone_mode=False)
     except typer.Exit as done:
@@ -282,7 +289,22 @@ def main() -> None:
     except _click_error_base() as err:
         typer.echo(f"podmortem: error: {err.format_message()} (see podmortem --help)", err=True)
         code = getattr(err, "exit_code", EXIT_USAGE) or EXIT_USAGE
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+    _exit_now(code if isinstance(code, int) else EXIT_OK)
+
+
+def _exit_now(code: int) -> None:
+    """Flush what was printed and end the process at once, skipping the interpreter's teardown: freeing
+    every object of a run one by one costs 30 ms of a 110-pod bundle's 0.5 s, and the system frees
+    the memory anyway. Nothing of ours waits for a finalizer: reports are written and renamed before,
+    fleet worker pools are shut down by the command, temporary files removed. A reader that closed
+    the pipe early (``| head``) is not an error.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # ValueError: the stream was closed
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

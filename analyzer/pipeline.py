@@ -21,6 +21,7 @@ from analyzer.artifacts import Artifact, ArtifactKind
 from analyzer.bundle import RE_JSON_START, Limits, open_bundle
 from analyzer.cgroup_tree import CgroupSnapshots
 from analyzer.facts import NodeFacts, pod_key
+from analyzer.heap import give_back_free_memory
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.models.kernel import OomReport
 from analyzer.quotes import Quotable, quote_lines
@@ -89,12 +90,17 @@ def cycle_collector_paused() -> Iterator[None]:
 def _analyze_with_facts(path: Path, limits: Limits | None) -> tuple[Report, NodeFacts]:
     facts = NodeFacts()
     parse_warnings: list[BundleWarning] = []
-    quotable: dict[str, Quotable] = {}
+    quotable: dict[str, Quotable | str] = {}
     stamps: list[Artifact] = []  # --samples times (proc/uptime, taken_at) for rules/trends.py
     cgroups = CgroupSnapshots()
 
     def take(artifact: Artifact, entry: BundleFile) -> None:  # once per member (37,000 on a 500-pod node)
         kind = artifact.kind
+        if kind in GROUPED_KINDS and artifact.node_path is not None and artifact.sample is None:  # most members: a cgroup file
+            quotable[artifact.path] = Quotable.of(artifact.text, artifact.line_numbers, True)  # LINE_KINDS: lines stand alone
+            facts.kinds_seen.add(kind.value)
+            _add_cgroup_file(cgroups, artifact, parse_warnings)
+            return
         pasted = kind in PASTE_KINDS and _embedded_outputs(artifact, facts, entry)
         if artifact.node_path is None and (kind in PASTE_KINDS or kind in GROUPED_KINDS):
             pasted = _transcript(artifact, facts, cgroups, entry) or pasted
@@ -112,6 +118,7 @@ def _analyze_with_facts(path: Path, limits: Limits | None) -> tuple[Report, Node
             _record(artifact, _parse_artifact(artifact, facts), entry, parse_warnings)
 
     bundle = open_bundle(path, limits, sink=take)
+    give_back_free_memory(bundle.bytes_read)  # the reader's buffers and each document's transients
     warnings = bundle.warnings + parse_warnings
     facts.cgroups, facts.cgroup_samples, problems = cgroups.finish()
     warnings.extend(_as_warnings(problems))
@@ -152,6 +159,8 @@ def _analyze_with_facts(path: Path, limits: Limits | None) -> tuple[Report, Node
     )
     report.evidence_lines = quote_evidence(report, quotable)
     report.bundle.warnings.extend(drop_impossible_numbers(report))
+    quotable.clear()
+    give_back_free_memory(bundle.bytes_read)  # before the render: the texts kept for quoting, the rules' transients
     return report, facts
 
 
@@ -184,6 +193,10 @@ def _drop_in(obj: BaseModel, path: tuple | str, warnings: list[BundleWarning]) -
                 setattr(obj, name, None)
                 warnings.append(BundleWarning(message=f"{_dotted(path)}.{name}: {value} is beyond any real counter "
                                                       "(a corrupt or edited file?); shown as unknown"))
+        elif kind is list and value and type(value[0]) is BundleFile:  # files_read: one per member, a number each
+            for i, item in enumerate(value):
+                if not low <= item.size_bytes <= high:
+                    _drop_in(item, (path, name, i), warnings)
         elif kind is list:
             for i, item in enumerate(value):
                 if isinstance(item, BaseModel) and type(item) is not Evidence:
@@ -392,6 +405,16 @@ def _parse_kubelet_summary(artifact: Artifact, facts: NodeFacts) -> Parsed:
     return parsed
 
 
+def _parse_pods(artifact: Artifact, facts: NodeFacts) -> Parsed:
+    """A pod list; pods already read (kubectl's list and the kubelet's /pods hold the same ones) are
+    passed over in the reading, as facts.pods would drop them."""
+    from analyzer.parsers import pod_json
+
+    parsed = pod_json.parse(artifact.text, artifact.path, known_uids=facts.pods.keys)
+    facts.pods.extend(parsed.value or [])
+    return parsed
+
+
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -408,8 +431,8 @@ PARSERS: dict[ArtifactKind, Callable[[Artifact, NodeFacts], Parsed]] = {
     ArtifactKind.KUBELET_CONFIG: _parse_kubelet_config,
     ArtifactKind.KUBELET_SUMMARY: _parse_kubelet_summary,
     ArtifactKind.KUBELET_LOG: _extend("kubelet_events", "analyzer.parsers.kubelet_log.parse"),
-    ArtifactKind.POD_JSON: _extend("pods", "analyzer.parsers.pod_json.parse"),
-    ArtifactKind.KUBELET_PODS: _extend("pods", "analyzer.parsers.pod_json.parse"),
+    ArtifactKind.POD_JSON: _parse_pods,
+    ArtifactKind.KUBELET_PODS: _parse_pods,
     ArtifactKind.DESCRIBE_POD: _also(_extend("pods", "analyzer.parsers.describe.parse"), _extend("events", "analyzer.parsers.events.parse")),
     ArtifactKind.DOCKER_INSPECT: _extend("runtime_containers", "analyzer.parsers.docker.parse_inspect"),
     ArtifactKind.DOCKER_STATS: _extend("docker_stats", "analyzer.parsers.docker.parse_stats"),
@@ -533,7 +556,7 @@ LINE_KINDS = {ArtifactKind.KERNEL_LOG, ArtifactKind.KUBELET_LOG, ArtifactKind.RU
               ArtifactKind.PROC_UPTIME, ArtifactKind.PROC_VERSION, ArtifactKind.PROC_VMSTAT}
 
 
-def quote_evidence(report: Report, quotable: dict[str, Quotable]) -> dict[str, str]:
+def quote_evidence(report: Report, quotable: dict[str, Quotable | str]) -> dict[str, str]:
     """The text of every cited bundle line, so a report can quote what each number rests on."""
     return quote_lines(_cited(report), quotable)
 

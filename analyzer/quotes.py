@@ -4,11 +4,12 @@ what each number rests on without opening the bundle.
 The pipeline keeps the text of each artifact a report may cite (``Quotable``) until the report is
 built and its citations are known. A text bigger than PACK_CHARS (a 500-pod ``kubectl get pods``
 is 4 MB, /stats/summary and the kubelet's /pods 2 MB each) is kept zlib-compressed, about a tenth
-of its size: on a 500-pod node that is 9 MB less held to the end of the run. Lines are then taken
-from the text where they are, never by splitting a whole document into lines (140,000 strings for
-that pod list, to quote a few hundred).
+of its size, in pieces of PIECE_CHARS: on a 500-pod node that is 9 MB less held to the end of the
+run, and quoting decompresses one piece at a time. Lines are taken from the text where they are,
+never by splitting a whole document into lines (140,000 strings for that pod list, to quote a few
+hundred).
 
->>> q = Quotable.of("a\\nb\\nc\\n", None, True)
+>>> q = Quotable.of("a\\nb\\nc\\n", None, False)
 >>> q.lines_around([(2, 3)])
 {2: 'b', 3: 'c'}
 """
@@ -20,64 +21,108 @@ from analyzer.decompress import fast_zlib
 from analyzer.redact import QUOTE_CONTEXT_LINES, redact_quotes
 
 PACK_CHARS = 1024 * 1024  # texts above this are kept compressed (zlib level 1: ~30 ms for 10 MB with zlib-ng)
+PIECE_CHARS = 256 * 1024  # ... in pieces of about this size, so quoting decompresses one piece at a time
 MAX_QUOTED_LINE = 400
 SCAN_CHARS = 64 * 1024  # newlines are counted this many characters at a time on the way to a wanted line
 
 
-class Quotable(NamedTuple):
-    """What quoting a file's cited lines needs: its text (``bytes``: UTF-8, zlib-compressed), the line
-    numbers of a filtered log, and whether its lines stand alone (a log line, a counter) or may
-    continue a block (YAML env, PEM)."""
+class Packed(NamedTuple):
+    """A big text kept as zlib-compressed pieces of about PIECE_CHARS, each cut after a newline: the
+    0-based index of each piece's first line, and the pieces.
 
-    text: str | bytes
+    >>> packed = Packed.of("".join(f"{n}\\n" for n in range(100_000)))
+    >>> len(packed.pieces) > 1, packed.lines([0, 99_999, 50_000])
+    (True, {0: '0', 50000: '50000', 99999: '99999'})
+    """
+
+    first_lines: list[int]
+    pieces: list[bytes]
+
+    @classmethod
+    def of(cls, text: str) -> Packed:
+        first_lines, pieces, pos, line = [], [], 0, 0
+        while pos < len(text):
+            end = text.find("\n", pos + PIECE_CHARS)
+            end = len(text) if end == -1 else end + 1
+            piece = text[pos:end]
+            first_lines.append(line)
+            pieces.append(fast_zlib.compress(piece.encode("utf-8", "surrogatepass"), 1))
+            line += piece.count("\n")
+            pos = end
+        return cls(first_lines, pieces)
+
+    def lines(self, indexes: list[int]) -> dict[int, str]:
+        """The lines at these 0-based indexes (those the text has), each piece decompressed once."""
+        found: dict[int, str] = {}
+        for number, (first, packed) in enumerate(zip(self.first_lines, self.pieces)):
+            stop = self.first_lines[number + 1] if number + 1 < len(self.first_lines) else None
+            inside = [i for i in indexes if first <= i and (stop is None or i < stop)]
+            if inside:
+                lines = fast_zlib.decompress(packed).decode("utf-8", "surrogatepass").split("\n")
+                found.update((i, lines[i - first]) for i in inside if i - first < len(lines))
+        return found
+
+
+class Quotable(NamedTuple):
+    """What quoting a file's cited lines needs: its text (``Packed`` when big), the line numbers of a
+    filtered log, and whether its lines stand alone (a log line, a counter) or may continue a block
+    (YAML env, PEM)."""
+
+    text: str | Packed
     line_numbers: list[int] | None
     lines_stand_alone: bool
 
     @classmethod
-    def of(cls, text: str, line_numbers: list[int] | None, lines_stand_alone: bool) -> Quotable:
-        """The text kept as it is, or compressed when it is big.
+    def of(cls, text: str, line_numbers: list[int] | None, lines_stand_alone: bool) -> Quotable | str:
+        """The text kept as it is, or compressed when it is big; a small text whose lines stand alone is
+        kept as the str itself (26,000 cgroup files on a 500-pod node: 1.7 MB of tuples less).
 
-        >>> q = Quotable.of("x" * (PACK_CHARS + 1), None, True)
-        >>> type(q.text), len(q.text) < PACK_CHARS // 10, q.unpacked() == "x" * (PACK_CHARS + 1)
-        (<class 'bytes'>, True, True)
+        >>> q = Quotable.of("x\\n" * PACK_CHARS, None, True)
+        >>> type(q.text).__name__, sum(map(len, q.text.pieces)) < PACK_CHARS // 10, q.lines_around([(3, 4)])
+        ('Packed', True, {3: 'x', 4: 'x'})
         """
         if len(text) > PACK_CHARS:
-            return cls(fast_zlib.compress(text.encode("utf-8", "surrogatepass"), 1), line_numbers, lines_stand_alone)
+            return cls(Packed.of(text), line_numbers, lines_stand_alone)
+        if line_numbers is None and lines_stand_alone:
+            return text
         return cls(text, line_numbers, lines_stand_alone)
-
-    def unpacked(self) -> str:
-        if isinstance(self.text, bytes):
-            return fast_zlib.decompress(self.text).decode("utf-8", "surrogatepass")
-        return self.text
 
     def lines_around(self, ranges: list[tuple[int, int]]) -> dict[int, str]:
         """Lines ``first..last`` (1-based, both included) of each range, by their line number.
 
         A filtered log holds only its kept lines: a number it did not keep is not found.
         """
-        text = self.unpacked()
+        wanted = [n for first, last in ranges for n in range(first, last + 1)]
+        if isinstance(self.text, Packed):
+            index_of = {n: i for i, n in enumerate(self.line_numbers)} if self.line_numbers is not None else None
+            numbers = {(n - 1 if index_of is None else index_of[n]): n for n in wanted if index_of is None or n in index_of}
+            return {numbers[i]: line for i, line in self.text.lines(sorted(numbers)).items()}
         if self.line_numbers is not None:
-            wanted = {n for first, last in ranges for n in range(first, last + 1)}
-            return {n: line for n, line in zip(self.line_numbers, text.split("\n")) if n in wanted}
-        return lines_at(text, ranges)
+            wanted_set = set(wanted)
+            return {n: line for n, line in zip(self.line_numbers, self.text.split("\n")) if n in wanted_set}
+        return lines_at(self.text, ranges)
 
 
 def lines_at(text: str, ranges: list[tuple[int, int]]) -> dict[int, str]:
     """Lines ``first..last`` of each range (sorted, not overlapping) of ``text``: newlines are counted in
-    C a chunk at a time up to each range, and only the lines wanted become strings.
+    C a chunk at a time up to each range, and only the lines wanted are cut out.
 
     >>> text = "".join(f"line {n}\\n" for n in range(1, 200_001))
     >>> lines_at(text, [(2, 3), (150_000, 150_000), (200_001, 200_002)])
     {2: 'line 2', 3: 'line 3', 150000: 'line 150000', 200001: ''}
     """
+    newline = "\n"
+    if len(text) <= SCAN_CHARS:  # a small file (a cgroup counter, /proc/meminfo): splitting it is cheapest
+        lines = text.split(newline)
+        return {n: lines[n - 1] for first, last in ranges for n in range(first, min(last, len(lines)) + 1)}
     found: dict[int, str] = {}
     pos, line = 0, 1  # ``pos`` starts line number ``line``
     for first, last in ranges:
-        pos, line = _skip_to(text, pos, line, first)
+        pos, line = _skip_to(text, newline, pos, line, first)
         if line < first:
             break  # the text ends before this range
         while line <= last:
-            end = text.find("\n", pos)
+            end = text.find(newline, pos)
             found[line] = text[pos:] if end == -1 else text[pos:end]
             if end == -1:
                 return found
@@ -85,17 +130,17 @@ def lines_at(text: str, ranges: list[tuple[int, int]]) -> dict[int, str]:
     return found
 
 
-def _skip_to(text: str, pos: int, line: int, target: int) -> tuple[int, int]:
+def _skip_to(text: str, newline: str, pos: int, line: int, target: int) -> tuple[int, int]:
     """(position, number) of the start of line ``target``, from the start of line ``line`` at ``pos``;
     short of it where the text ends first."""
     while line < target:  # whole chunks that end before the target line: their newlines counted in C
         stop = min(len(text), pos + SCAN_CHARS)
-        newlines = text.count("\n", pos, stop)
+        newlines = text.count(newline, pos, stop)
         if line + newlines >= target or stop == len(text):
             break
         pos, line = stop, line + newlines  # ``pos`` may be inside a line now: the count stays right
     while line < target:  # then newline by newline, inside the last chunk
-        end = text.find("\n", pos)
+        end = text.find(newline, pos)
         if end == -1:
             break
         pos, line = end + 1, line + 1
@@ -119,7 +164,7 @@ def _windows(numbers: set[int], context: int) -> list[tuple[int, int]]:
     return [(first, last) for first, last in ranges]
 
 
-def quote_lines(cited: dict[str, set[int]], quotable: dict[str, Quotable]) -> dict[str, str]:
+def quote_lines(cited: dict[str, set[int]], quotable: dict[str, Quotable | str]) -> dict[str, str]:
     """``"file:line" -> quoted text`` of every cited line of a file in ``quotable``, through the redaction
     rules (analyzer/redact.py: a cited line may hold an env value), sorted by key.
 
@@ -131,6 +176,8 @@ def quote_lines(cited: dict[str, set[int]], quotable: dict[str, Quotable]) -> di
         source = quotable.get(path)
         if source is None:
             continue
+        if type(source) is str:  # Quotable.of's compact form
+            source = Quotable(source, None, True)
         context = 0 if source.lines_stand_alone else QUOTE_CONTEXT_LINES
         ranges = _windows(wanted, context)
         found = source.lines_around(ranges)

@@ -92,10 +92,19 @@ def position(obj: object, key: str) -> int | None:
 class Each:
     """A plan for an array whose elements are read one at a time and handed to ``function`` (read along
     ``plan``): the array's value is the list of what the function returned that is not None, so a 500-pod
-    list or a 37,000-entry file list never has all its elements' dicts alive at once."""
+    list or a 37,000-entry file list never has all its elements' dicts alive at once.
 
-    def __init__(self, plan: object, function: Callable[[object], object]) -> None:
-        self.plan, self.function = plan, function
+    With ``wanted``, each element is first read as plain values (in C: a third of the cost of reading it
+    with positions) and ``wanted(value)`` decides whether it is read along ``plan`` and handed over: the
+    kubelet's /pods repeats every pod of kubectl's list, and a pod already known costs only that read.
+
+    >>> doc = read_json('[{"n": 1}, {"n": 2}]', 0, Each({}, lambda o: (o["n"], position(o, "n")), wanted=lambda o: o["n"] > 1))
+    >>> doc
+    [(2, 12)]
+    """
+
+    def __init__(self, plan: object, function: Callable[[object], object], wanted: Callable[[object], bool] | None = None) -> None:
+        self.plan, self.function, self.wanted = plan, function, wanted
 
 
 SKIP = Each(None, lambda value: None)  # an array whose elements are read (so checked) and dropped at once
@@ -185,11 +194,12 @@ def _array(text: str, pos: int, plan: list | Each) -> tuple[list, int]:
         return items, pos + 1
     if plan is SKIP:
         return items, _skip(text, pos)
+    wanted = plan.wanted if isinstance(plan, Each) else None
     while True:
-        value, pos = _decode(text, pos) if sub is None else _value(text, pos, sub)
-        if function is None:
+        value, pos, handed = _element(text, pos, sub, wanted)
+        if handed and function is None:
             items.append(value)
-        elif (value := function(value)) is not None:
+        elif handed and (value := function(value)) is not None:
             items.append(value)
         match = _AFTER(text, pos)
         if match is None:
@@ -197,6 +207,18 @@ def _array(text: str, pos: int, plan: list | Each) -> tuple[list, int]:
         pos = match.end()
         if match.group(1) == "]":
             return items, pos
+
+
+def _element(text: str, pos: int, sub: object, wanted: Callable[[object], bool] | None) -> tuple[object, int, bool]:
+    """(value, end, wanted?) of the array element at ``pos``: read along ``sub``, or first as plain values
+    when an ``Each`` says which elements it wants (then along ``sub`` only if wanted)."""
+    if wanted is None:
+        value, end = _decode(text, pos) if sub is None else _value(text, pos, sub)
+        return value, end, True
+    value, end = _decode(text, pos)
+    if not wanted(value):
+        return None, end, False
+    return (value if sub is None else _value(text, pos, sub)[0]), end, True
 
 
 SKIP_CHUNK_CHARS = 1 << 18
@@ -287,6 +309,7 @@ def follow_plan(value: object, plan: object) -> object:
     if type(plan) is dict and isinstance(value, dict):
         return {k: follow_plan(v, plan[k]) if k in plan else v for k, v in value.items()}
     if isinstance(plan, Each) and isinstance(value, list):
+        value = [v for v in value if plan.wanted is None or plan.wanted(v)]
         return [r for r in (plan.function(follow_plan(v, plan.plan)) for v in value) if r is not None]
     if isinstance(plan, list) and isinstance(value, list):
         return [follow_plan(v, plan[0]) for v in value]
@@ -363,7 +386,10 @@ def _locate_yaml(value: object, node: object, plan: object, yaml) -> object:
         return obj
     if isinstance(plan, (list, Each)) and isinstance(value, list) and isinstance(node, yaml.SequenceNode) and len(node.value) == len(value):
         sub = plan.plan if isinstance(plan, Each) else plan[0]
-        items = [_locate_yaml(v, n, sub, yaml) for v, n in zip(value, node.value)]
+        pairs = zip(value, node.value)
+        if isinstance(plan, Each) and plan.wanted is not None:
+            pairs = [(v, n) for v, n in pairs if plan.wanted(v)]
+        items = [_locate_yaml(v, n, sub, yaml) for v, n in pairs]
         if isinstance(plan, Each):
             items = [r for r in map(plan.function, items) if r is not None]
         return items

@@ -5,7 +5,11 @@ dict was a 50 MB transient), indented by two spaces, keys in field order, text a
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import BinaryIO
+
+import orjson
+from pydantic import BaseModel, TypeAdapter
 
 from analyzer.models.report import Report
 
@@ -31,40 +35,86 @@ def render_json(report: Report) -> bytes:
     return report.__pydantic_serializer__.to_json(report, indent=2, by_alias=True) + b"\n"
 
 
-CHUNK_ITEMS = 2000  # files_read entries serialised at a time: about 500 KB of JSON
+CHUNK_ITEMS = 100  # entries of a list or dict serialised at a time, at most
+CHUNK_BYTES = 128 * 1024  # ... and about this much JSON (the size of the first entry tells)
 
 
 def write_json(report: Report, out: BinaryIO, chunk_items: int = CHUNK_ITEMS) -> None:
     """Write ``render_json(report)`` to ``out`` in pieces: the same bytes, never the whole document in memory.
 
-    Each top-level field is serialised by the report's own serializer (``include``), so its
-    indentation and text are the report's own; only the enclosing braces are cut. The bundle's
-    ``files_read`` (one entry per member: half of a 500-pod node's 21 MB report) is written
-    ``chunk_items`` entries at a time, re-indented to its depth. The render's peak memory is then
-    a few MB, where the whole document cost twice its size (the serializer's buffer and its copy).
+    Each field is serialised by the report's own serializer (``include``), so its indentation and
+    text are the report's own; only the enclosing braces are cut. A list or dict of more than
+    ``chunk_items`` entries (files_read: one entry per member; incidents with their Tasks tables;
+    containers; evidence_lines) is written ``chunk_items`` entries at a time by a serializer of the
+    field's own type, re-indented to its depth, and an object holding one (the bundle) field by
+    field. A 500-pod node's report is 21 MB: its render peaked at twice that (the serializer's
+    buffer and its copy), it now stays under a few MB.
 
     >>> import io
     >>> from datetime import datetime, timezone
     >>> from analyzer.models.report import BundleFile, BundleInfo, Generator
     >>> files = [BundleFile(path=f"b/f{i}", kind="unknown", size_bytes=i, status="ignored") for i in range(5)]
     >>> report = Report(generator=Generator(version="0"), generated_at=datetime(2026, 1, 2, tzinfo=timezone.utc),
-    ...                 bundle=BundleInfo(source="b.tar", source_kind="tar", files_read=files, host="n"))
+    ...                 bundle=BundleInfo(source="b.tar", source_kind="tar", files_read=files, host="n"),
+    ...                 evidence_lines={f"b/f{i}:1": "x" for i in range(5)})
     >>> out = io.BytesIO()
     >>> write_json(report, out, chunk_items=2)
     >>> out.getvalue() == render_json(report)
     True
     """
+    _write_object(report, out, 0, chunk_items)
+    out.write(b"\n")
+
+
+def _write_object(model: BaseModel, out: BinaryIO, depth: int, chunk_items: int) -> None:
+    """``{...}`` of a model at ``depth``, one field at a time (its big collections in chunks)."""
+    fields = type(model).model_fields
     out.write(b"{")
-    for index, name in enumerate(type(report).model_fields):
+    for index, name in enumerate(fields):
         out.write(b",\n" if index else b"\n")
-        if name == "bundle" and report.bundle.files_read:
-            _write_bundle(report.bundle, out, chunk_items)
+        value = getattr(model, name)
+        if isinstance(value, (list, dict)) and len(value) > chunk_items:
+            _write_collection(model, name, value, out, depth + 1, chunk_items)
+        elif isinstance(value, BaseModel) and _holds_big_collection(value, chunk_items):
+            out.write(_key(model, name, depth + 1))
+            _write_object(value, out, depth + 1, chunk_items)
         else:
-            out.write(_field(report, name))
-    out.write(b"\n}\n")
+            out.write(_field(model, name, depth))
+    out.write(b"\n" + b"  " * depth + b"}")
 
 
-def _field(model, name: str, depth: int = 0) -> bytes | memoryview:
+def _holds_big_collection(model: BaseModel, chunk_items: int) -> bool:
+    return any(isinstance(v, (list, dict)) and len(v) > chunk_items for v in model.__dict__.values())
+
+
+def _key(model: BaseModel, name: str, depth: int) -> bytes:
+    """``"name": `` as the serializer writes the field's key (its alias, if it has one), at ``depth``."""
+    field = type(model).model_fields[name]
+    return b"  " * depth + orjson.dumps(field.serialization_alias or field.alias or name) + b": "
+
+
+def _write_collection(model: BaseModel, name: str, value: list | dict, out: BinaryIO, depth: int, chunk_items: int) -> None:
+    """``"name": [...]`` (or ``{...}``) at ``depth``, ``chunk_items`` entries serialised at a time."""
+    serialize = _adapter(type(model), name).dump_json
+    entries = value if isinstance(value, list) else list(value.items())
+    one = len(serialize(entries[:1] if isinstance(value, list) else dict(entries[:1])))
+    step = max(1, min(chunk_items, CHUNK_BYTES // one))  # an OOM incident with its Tasks table is 10 KB: fewer a chunk
+    out.write(_key(model, name, depth) + (b"[" if isinstance(value, list) else b"{"))
+    for start in range(0, len(entries), step):
+        part = entries[start : start + step]
+        piece = serialize(part if isinstance(value, list) else dict(part), indent=2, by_alias=True)  # b'[\n  ...\n]'
+        out.write(b",\n" if start else b"\n")
+        out.write(_indented(memoryview(piece)[2:-2], depth))
+    out.write(b"\n" + b"  " * depth + (b"]" if isinstance(value, list) else b"}"))
+
+
+@lru_cache(maxsize=None)
+def _adapter(model: type[BaseModel], name: str) -> TypeAdapter:
+    """A serializer of one field's type (list[OomKillIncident | ...], dict[str, str]...)."""
+    return TypeAdapter(model.model_fields[name].annotation)
+
+
+def _field(model: BaseModel, name: str, depth: int = 0) -> bytes | memoryview:
     """``"name": value`` of one field of ``model``, indented as a field of an object ``depth`` levels deep."""
     piece = model.__pydantic_serializer__.to_json(model, indent=2, by_alias=True, include={name})  # b'{\n  "name": value\n}'
     return _indented(memoryview(piece)[2:-2], depth)  # a view: the piece is not copied at depth 0
@@ -76,32 +126,6 @@ def _indented(piece: bytes | memoryview, depth: int) -> bytes | memoryview:
         return piece
     pad = b"  " * depth
     return pad + bytes(piece).replace(b"\n", b"\n" + pad)
-
-
-def _write_bundle(bundle, out: BinaryIO, chunk_items: int) -> None:
-    out.write(b'  "bundle": {')
-    for index, name in enumerate(type(bundle).model_fields):
-        out.write(b",\n" if index else b"\n")
-        if name == "files_read":
-            _write_files(bundle.files_read, out, chunk_items)
-        else:
-            out.write(_field(bundle, name, depth=1))
-    out.write(b"\n  }")
-
-
-def _write_files(files: list, out: BinaryIO, chunk_items: int) -> None:
-    """``"files_read": [...]`` at its depth in the report, ``chunk_items`` entries serialised at a time."""
-    from pydantic import TypeAdapter
-
-    from analyzer.models.report import BundleFile
-
-    serialize = TypeAdapter(list[BundleFile]).dump_json
-    out.write(b'    "files_read": [')
-    for start in range(0, len(files), chunk_items):
-        piece = serialize(files[start : start + chunk_items], indent=2, by_alias=True)  # b'[\n  {...},\n  {...}\n]'
-        out.write(b",\n" if start else b"\n")
-        out.write(_indented(memoryview(piece)[2:-2], 2))
-    out.write(b"\n    ]")
 
 
 def report_json_schema() -> dict:

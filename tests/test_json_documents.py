@@ -248,3 +248,18 @@ def test_text_yaml_cannot_read_is_a_value_error_and_the_parsers_fall_back():
             textpos.read_yaml(text)
     assert kubelet_config.parse("kind: KubeletConfiguration\x07\n", "c.yaml").value is None
     assert pod_json.parse("kind: Pod\x07\nstatus:\n  qosClass: Burstable\n", "p.yaml").status in ("partial", "unrecognised")
+
+
+def test_pods_already_known_are_passed_over_and_the_file_still_reads_as_complete():
+    """The kubelet's /pods lists kubectl's pods again: those are read without positions or a PodInfo
+    (the pipeline keeps the first record of a pod anyway), a new pod is read in full, and a list of only
+    known pods is a complete read, not an unrecognised file."""
+    doc = json.dumps({"kind": "PodList", "items": [
+        {"metadata": {"name": "a", "namespace": "ns", "uid": "u-a"}, "status": {"qosClass": "Burstable"}},
+        {"metadata": {"name": "b", "namespace": "ns", "uid": "u-b"}, "status": {"qosClass": "BestEffort"}}]}, indent=1)
+    every = pod_json.parse(doc, "pods.json")
+    new_only = pod_json.parse(doc, "pods.json", known_uids={"u-a"})
+    assert [p.name for p in every.value] == ["a", "b"] and [p.name for p in new_only.value] == ["b"]
+    assert new_only.value[0].evidence["pod"] == every.value[1].evidence["pod"]
+    known = pod_json.parse(doc, "pods.json", known_uids={"u-a", "u-b"})
+    assert known.value == [] and known.status == "complete" and not known.problems

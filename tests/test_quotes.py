@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.quotes import MAX_QUOTED_LINE, PACK_CHARS, Quotable, lines_at, quote_lines
+from analyzer.quotes import MAX_QUOTED_LINE, PACK_CHARS, Packed, Quotable, lines_at, quote_lines
 from analyzer.redact import QUOTE_CONTEXT_LINES, redact_quotes
 
 LINES = [
@@ -37,7 +37,7 @@ def test_quotes_equal_the_whole_text_reading(lines, cited, stand_alone, packed):
     if packed:  # the same text, big enough to be kept compressed
         text = text + "x\n" * (PACK_CHARS // 2)
     quotable = {"f": Quotable.of(text, None, stand_alone)}
-    assert isinstance(quotable["f"].text, bytes) == packed
+    assert isinstance(getattr(quotable["f"], "text", None), Packed) == packed
     assert quote_lines({"f": cited}, quotable) == dict(sorted(reference(text, cited, stand_alone).items()))
 
 
@@ -59,3 +59,34 @@ def test_lines_at_finds_lines_far_apart_in_a_big_text():
     assert lines_at(text, ranges) == {1: "1", 65_000: "65000", 65_001: "65001", 65_002: "65002",
                                       299_999: "299999", 300_000: "300000", 300_001: ""}
     assert lines_at("a\nb", [(2, 2), (5, 6)]) == {2: "b"}
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(["a", "", "bb", "c c"]), max_size=40), st.lists(st.tuples(st.integers(1, 45), st.integers(0, 3)), max_size=6),
+       st.integers(1, 30))
+def test_small_and_big_texts_give_the_same_lines(lines, starts, pad_lines):
+    """lines_at splits a small text and walks a big one: the two ways agree, at the text's end too."""
+    import analyzer.quotes as quotes
+
+    text = "\n".join(lines) + ("\n" if pad_lines % 2 else "")
+    ranges, last = [], 0
+    for first, width in sorted(starts):
+        if first > last:
+            ranges.append((first, first + width))
+            last = first + width
+    small = lines_at(text, ranges)
+    saved, quotes.SCAN_CHARS = quotes.SCAN_CHARS, 1  # every text is "big": the walk, a character a chunk
+    try:
+        walked = lines_at(text, ranges)
+    finally:
+        quotes.SCAN_CHARS = saved
+    assert small == walked
+
+
+def test_a_packed_filtered_log_finds_its_kept_lines_by_number():
+    numbers = list(range(10, 10 + 3 * 120_000, 3))  # the kept lines of a big log, every third one
+    text = "\n".join(f"kept {n}" for n in numbers)
+    quotable = Quotable.of(text, numbers, True)
+    assert isinstance(quotable.text, Packed) and len(quotable.text.pieces) > 2
+    assert quotable.lines_around([(10, 11), (numbers[-1], numbers[-1] + 5), (200_002, 200_002)]) == {
+        10: "kept 10", numbers[-1]: f"kept {numbers[-1]}", 200_002: "kept 200002"}

@@ -197,3 +197,18 @@ def test_data_after_the_end_marker_is_seen():
     clean = BlockSource(iter([data]))
     list(members(clean))
     assert clean.rest_is_zeros(1 << 20)
+
+
+def test_a_file_record_is_the_model_pydantic_constructs():
+    """bundle.file_record sets a BundleFile's state directly (a quarter of a member's intake time saved):
+    it must be exactly what pydantic's own model_construct builds, for every use the report makes of it."""
+    from analyzer.bundle import BUNDLE_FILE_FIELDS, file_record
+    from analyzer.models.report import BundleFile
+
+    ours_ = file_record("b/proc/meminfo", "proc_meminfo", 1475, "parsed", None)
+    theirs = BundleFile.model_construct(BUNDLE_FILE_FIELDS, path="b/proc/meminfo", kind="proc_meminfo", size_bytes=1475, status="parsed", note=None)
+    assert ours_ == theirs and ours_.model_dump() == theirs.model_dump() and ours_.model_dump_json() == theirs.model_dump_json()
+    assert ours_.model_fields_set == theirs.model_fields_set and ours_.__pydantic_extra__ is theirs.__pydantic_extra__
+    assert BundleFile.model_validate(ours_.model_dump()) == ours_
+    ours_.status, ours_.note = "partial", "read in part"  # the pipeline sets these after parsing
+    assert ours_.model_dump()["status"] == "partial" and repr(ours_).startswith("BundleFile(path='b/proc/meminfo'")

@@ -12,6 +12,29 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def built(cls: type[M], fields_set: set[str], values: dict) -> M:
+    """An instance of ``cls`` holding ``values`` as they are: what ``cls.model_construct(fields_set,
+    **values)`` builds when every field is given, without its Python work (defaults, aliases, extra:
+    three times the cost), and sharing one ``fields_set`` (216 bytes an instance otherwise). Only for
+    values the caller made itself, of the right types: nothing is validated. tests/test_tarstream.py
+    checks the result is the same model as pydantic's.
+
+    >>> e = built(Evidence, EVIDENCE_FIELDS, {"file": "dmesg.txt", "line": 3})
+    >>> e == Evidence(file="dmesg.txt", line=3), e.cite()
+    (True, 'dmesg.txt:3')
+    """
+    instance = _new(cls)
+    _set(instance, "__dict__", values)
+    _set(instance, "__pydantic_fields_set__", fields_set)
+    _set(instance, "__pydantic_extra__", None)
+    _set(instance, "__pydantic_private__", None)
+    return instance
 
 ParseStatus = Literal["complete", "partial", "unrecognised"]
 Severity = Literal["info", "warning", "critical"]
@@ -31,6 +54,15 @@ class Evidence(BaseModel):
 
     def cite(self) -> str:
         return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+    @classmethod
+    def at(cls, file: str, line: int | None) -> "Evidence":
+        """An Evidence of a path and line the reader counted itself (no validation: 300 bytes, not 516;
+        the cgroup tree makes one per cited counter, 10,000 in a 500-pod node's containers table)."""
+        return built(cls, EVIDENCE_FIELDS, {"file": file, "line": line})
+
+
+EVIDENCE_FIELDS = {"file", "line"}
 
 
 class Problem(BaseModel):

@@ -18,7 +18,7 @@ only one pod's dicts are alive at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import datetime, timezone
 
 from pydantic import ValidationError
@@ -184,8 +184,8 @@ class _Read:
     """What one object of the document gave: a pod, a problem (a pod that could not be read), or
     neither (an object of another kind). Objects with none of metadata/spec/status are dropped."""
 
-    def __init__(self, pod: PodInfo | None = None, problem: Problem | None = None) -> None:
-        self.pod, self.problem = pod, problem
+    def __init__(self, pod: PodInfo | None = None, problem: Problem | None = None, known: bool = False) -> None:
+        self.pod, self.problem, self.known = pod, problem, known
 
 
 def _reader(lines: _Lines, source: str) -> Callable[[object], _Read | None]:
@@ -213,12 +213,32 @@ POD_PLAN = {
 RE_LEADING_SPACE = re.compile(r"\s*")  # str.isspace's characters, as text.lstrip() (which copies the text) strips
 
 
-def _read_objects(text: str, source: str) -> list[_Read]:
+def _uid(obj: object) -> object:
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    return metadata.get("uid") if isinstance(metadata, dict) else None
+
+
+def _read_objects(text: str, source: str, known_uids: Container[str] = ()) -> list[_Read]:
     """What each object of the document gave (a List's or a PodList's items, an array's elements, or
-    the one object), read one pod at a time. Raises on what is neither JSON nor YAML."""
+    the one object), read one pod at a time; a list item whose UID is in ``known_uids`` gives
+    ``_Read(known=True)``, read without positions and without a PodInfo. Raises on what is neither JSON
+    nor YAML."""
     lines = _Lines(text, source)
     read = _reader(lines, source)
-    items = Each(POD_PLAN, read)
+    passed_over = []
+
+    def wanted(obj: object) -> bool:
+        if _uid(obj) in known_uids:
+            passed_over.append(_Read(known=True))
+            return False
+        return True
+
+    items = Each(POD_PLAN, read, wanted=wanted if known_uids else None)
+    return _objects_of(text, lines, read, items) + passed_over
+
+
+def _objects_of(text: str, lines: _Lines, read: Callable[[object], _Read | None], items: Each) -> list[_Read]:
+    """The document's objects as ``read`` gave them: a pod list's items (through ``items``), or the one object."""
     plan = ({**POD_PLAN, "items": items}, items)  # an array of pods, or an object: a List (items) or one Pod (known at its end)
     start = RE_LEADING_SPACE.match(text).end()
     data = read_json(text, start, plan) if text.startswith(("{", "["), start) else read_yaml(text, plan)
@@ -289,8 +309,9 @@ def _continued_message(text: str, start: str) -> str:
     return " ".join(parts).strip().strip("'").strip()
 
 
-def parse(text: str, source: str) -> Parsed[list[PodInfo]]:
-    """Every pod in the text.
+def parse(text: str, source: str, known_uids: Container[str] = ()) -> Parsed[list[PodInfo]]:
+    """Every pod in the text (but the items of a list whose UID is in ``known_uids``: the pipeline passes
+    the pods it already has, which the kubelet's /pods lists again after kubectl's).
 
     >>> doc = '{"kind": "Pod", "metadata": {"name": "cart", "namespace": "shop", "uid": "u1"}, "status": {"qosClass": "Burstable",' \\
     ...       ' "containerStatuses": [{"name": "worker", "restartCount": 3, "containerID": "containerd://abc",' \\
@@ -300,13 +321,15 @@ def parse(text: str, source: str) -> Parsed[list[PodInfo]]:
     ('shop/cart', 'Burstable', 'OOMKilled', 'old', 3)
     """
     try:
-        read = _read_objects(text, source)
+        read = _read_objects(text, source, known_uids)
     except (ValueError, RecursionError):  # ValueError: not JSON or YAML (read_yaml says so); RecursionError: "[[[[..." nested past yaml's stack
         return _fragment(text, source)
     if not read:
         return _fragment(text, source)
     pods = [r.pod for r in read if r.pod is not None]
     problems = [r.problem for r in read if r.problem is not None]
+    if not pods and any(r.known for r in read):  # every pod of the list was read before, from another file
+        return Parsed(value=[], status="complete", problems=problems)
     if not pods and not problems:
         problems.append(Problem(message="no Pod object in this JSON/YAML", evidence=Evidence(file=source)))
     return Parsed(value=pods, status=("partial" if problems else "complete") if pods else "unrecognised", problems=problems)

@@ -42,6 +42,7 @@ def evictions_from_kubelet_log(
     ranked: list[str] = []
     resource: str | None = None
     observed: dict[str, KubeletLogEvent] = {}
+    ranked_pods: dict[str, RankedPod] = {}  # one entry a pod, shared by every ranking that names it (20 rankings of 500 pods)
     for event in events:
         if event.kind == "pods_ranked":
             ranked = event.pods
@@ -55,7 +56,7 @@ def evictions_from_kubelet_log(
                 incident = _from_log(event, resource, observed, config, f"evict-{first_id + len(new)}")
                 new.append(incident)
                 by_pod[event.pod] = incident
-            _add_log_facts(incident, event, ranked)
+            _add_log_facts(incident, event, ranked, ranked_pods)
     return new
 
 
@@ -80,13 +81,13 @@ def _from_log(event: KubeletLogEvent, resource: str | None, observed: dict, conf
     return incident
 
 
-def _add_log_facts(incident: EvictionIncident, event: KubeletLogEvent, ranked: list[str]) -> None:
+def _add_log_facts(incident: EvictionIncident, event: KubeletLogEvent, ranked: list[str], ranked_pods: dict[str, RankedPod]) -> None:
     incident.time = incident.time or event.time
     if event.evidence not in incident.evidence:
         incident.evidence.append(event.evidence)
     if ranked and len(incident.ranking) <= 1:
         known = {r.pod: r for r in incident.ranking}
-        incident.ranking = [known.get(p, RankedPod(pod=p)) for p in ranked]
+        incident.ranking = [known[p] if p in known else _ranked_pod(p, ranked_pods) for p in ranked]
         incident.findings.append(
             Finding(
                 code="eviction_ranking",
@@ -100,6 +101,14 @@ def _add_log_facts(incident: EvictionIncident, event: KubeletLogEvent, ranked: l
                 evidence=[event.evidence],
             )
         )
+
+
+def _ranked_pod(pod: str, ranked_pods: dict[str, RankedPod]) -> RankedPod:
+    """The one RankedPod of a pod named in the log's rankings (rank_with_summary fills in its numbers)."""
+    found = ranked_pods.get(pod)
+    if found is None:
+        found = ranked_pods[pod] = RankedPod(pod=pod)
+    return found
 
 
 @dataclass
