@@ -330,7 +330,7 @@ class _Intake:
     def take(self, name: str, body: _Body, size_hint: int | None = None) -> None:
         """Read one member from ``body``: a big log through the line filter, anything else whole (capped)."""
         if size_hint is not None and size_hint <= self.limits.stream_threshold_bytes:
-            self.add(name, *self.read_capped(body, name))
+            self.add_read_pair(name, self.read_capped(body, name))
             return
         head = self._read_head(body, name, HEAD_CHARS)
         spec = self._stream_spec(name, head)
@@ -338,12 +338,12 @@ class _Intake:
             self._skip_unread(name, size_hint, head)
             return
         if spec is None:
-            self.add(name, *self.read_capped(body, name, head))
+            self.add_read_pair(name, self.read_capped(body, name, head))
             return
         if size_hint is None:  # a compressed single file: its size shows only by reading
             head += self._read_head(body, name, self.limits.stream_threshold_bytes - len(head) + 1, head)
             if len(head) <= self.limits.stream_threshold_bytes:
-                self.add(name, *self.read_capped(body, name, head))
+                self.add_read_pair(name, self.read_capped(body, name, head))
                 return
         self._add_streamed(name, spec, body, head)
 
@@ -439,22 +439,31 @@ class _Intake:
         self.seen.add(name)
         return True
 
+    def add_read_pair(self, name: str, read: tuple[bytes | bytearray, bool]) -> None:
+        """``add`` of what ``read_capped`` returned, the pair handed over (its bytes go once decoded)."""
+        data, cut = read
+        del read
+        self.add(name, data, cut)
+
     def add(self, name: str, data: bytes, cut: bool, note: str | None = None) -> None:
+        """A member read whole: checked, decoded, classified and handed to the sink. A caller that does not
+        keep ``data`` (``add_read``, ``add_read_pair``) lets the bytes go as soon as they are decoded: an
+        8 MB manifest or a 4 MB pod list is not held as bytes and as text while it is parsed."""
         name = _clean(name)
-        if not self._first_time(name, len(data)):
+        size = len(data)
+        if not self._first_time(name, size):
             return
         if _looks_compressed(data):  # before the binary test: compressed bytes often look binary too
-            self.skip(name, len(data), "nested archive or compressed member: not opened (extract it and analyze it separately)")
+            self.skip(name, size, "nested archive or compressed member: not opened (extract it and analyze it separately)")
             return
         if is_binary(data):
-            self.skip(name, len(data), "binary content")
+            self.skip(name, size, "binary content")
             return
-        if len(data) <= self.limits.max_line_chars and data.isascii() and b"\x00" not in data and b"\r" not in data:
+        if size <= self.limits.max_line_chars and data.isascii() and b"\x00" not in data and b"\r" not in data:
             text = data.decode("ascii")  # most members: nothing to repair, no line too long, nothing to say
         else:
             text = self._decoded(name, data)
-        size = len(data)
-        del data  # the text is what is parsed; the bytes go now (the caller that read them keeps no reference)
+        del data
         node_path, sample = node_path_of(name)
         kind = classify(node_path, basename(name), text[:HEAD_CHARS])
         artifact = Artifact(path=name, kind=kind, size=size, text=text, node_path=node_path, truncated=cut, sample=sample)
@@ -472,7 +481,7 @@ class _Intake:
 
     def _emit(self, artifact: Artifact, note: str | None) -> None:
         status = "ignored" if artifact.kind is ArtifactKind.UNKNOWN else "parsed"
-        entry = file_record(path=artifact.path, kind=artifact.kind.value, size_bytes=artifact.size, status=status, note=note)
+        entry = file_record(artifact.path, artifact.kind.value, artifact.size, status, note)
         self.bundle.files.append(entry)
         if artifact.node_path:
             self.root_prefixes.add(artifact.path[: len(artifact.path) - len(artifact.node_path)].rstrip("/"))
@@ -481,10 +490,14 @@ class _Intake:
             self.known_kinds += 1
 
 
+COMPRESSED_FIRST_BYTES = b"\x1fP\xfdB"  # gzip, zip, xz, bzip2: a text starts with none of these but "P" and "B"
+
+
 def _looks_compressed(data: bytes) -> bool:
-    return data[:2] == b"\x1f\x8b" or data[:4] == b"PK\x03\x04" or data[:6] == b"\xfd7zXZ\x00" or data[:3] == b"BZh" or (
-        len(data) > 262 and data[257:262] == b"ustar"
-    )
+    if len(data) > 262 and data[257:262] == b"ustar":
+        return True
+    return data[:1] in COMPRESSED_FIRST_BYTES and bool(data) and (
+        data[:2] == b"\x1f\x8b" or data[:4] == b"PK\x03\x04" or data[:6] == b"\xfd7zXZ\x00" or data[:3] == b"BZh")
 
 
 # --- tar ----------------------------------------------------------------------------------

@@ -142,6 +142,9 @@ def analyze(
     with errors_to_exit(debug):
         if path.is_dir() and _analyzed_as_fleet(path, format, output, jobs):
             return
+        from analyzer.decompress import start_early
+
+        start_early(path)  # a compressed bundle is decompressed (by a child process) while the analyzer loads
         from analyzer.pipeline import analyze as run_analysis
 
         report = run_analysis(path)

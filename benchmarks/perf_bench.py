@@ -10,7 +10,9 @@ For each bundle of benchmarks/make_bundles.py (built, or reused from benchmarks/
   a subprocess; peak RSS from ``os.wait4``'s rusage ``ru_maxrss``, KiB on Linux);
 - the floor a user knows: ``tar -xzOf BUNDLE | grep -c -E 'Killed process|Kill process|eviction
   manager'``, wall time, and the ratio analyze / floor;
-- ``python -c pass`` with the venv's interpreter, for reference (interpreter start).
+- ``python -c pass`` with the venv's interpreter, for reference (interpreter start);
+- the decompressor child (analyzer/inflate_child.py, which inflates a compressed bundle on the other
+  core) alone on the bundle: its peak RSS, added to the analyzer's for the memory target.
 
 The project's bytecode is compiled first (``python -m compileall analyzer reports``: ``__pycache__``
 folders, ignored by git), as ``pip install`` compiles an installed package: in an environment with
@@ -51,16 +53,44 @@ BIG_FLOOR_RATIO = 1.5
 PEAK_RSS_BYTES = 120_000_000
 
 
+# Children are started by a small spawner process, not by this script: a child's ru_maxrss counts the
+# moments between fork and exec, when it is a copy of its parent, and this script holds the big report
+# it has just checked (tens of MB), which a 10 MB child would then seem to use.
+SPAWNER = r"""
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    began = time.perf_counter()
+    child = subprocess.Popen(job["argv"], cwd=job["cwd"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - began
+    print(json.dumps({"wall": wall, "maxrss_kb": usage.ru_maxrss, "code": os.waitstatus_to_exitcode(status),
+                      "stderr": err[-4000:].decode(errors="replace")}), flush=True)
+"""
+_spawner: subprocess.Popen | None = None
+
+
 def run_measured(argv: list[str], cwd: Path | None = None) -> tuple[float, int, int, bytes]:
     """(wall seconds, peak RSS bytes of the child, exit status, stderr) of one child process."""
-    began = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - began
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    proc.stderr.close()
-    return wall, usage.ru_maxrss * 1024, proc.returncode, stderr
+    global _spawner
+    if _spawner is None:
+        _spawner = subprocess.Popen([sys.executable, "-c", SPAWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    _spawner.stdin.write(json.dumps({"argv": argv, "cwd": str(cwd) if cwd else None}) + "\n")
+    _spawner.stdin.flush()
+    done = json.loads(_spawner.stdout.readline())
+    return done["wall"], done["maxrss_kb"] * 1024, done["code"], done["stderr"].encode()
+
+
+def child_rss(bundle: Path) -> int:
+    """Peak RSS of the decompressor child (analyzer/inflate_child.py) on this bundle, run alone as the
+    analyzer runs it: its RSS is not in the analyzer's ``ru_maxrss`` (wait4 gives the larger of a
+    process and its children, not their sum), so it is measured apart and added."""
+    import zlib_ng
+
+    child = [str(VENV_BIN / "python"), "-I", "-S", str(ROOT / "analyzer" / "inflate_child.py"), str(bundle),
+             str(Path(zlib_ng.__file__).parent.parent)]
+    return run_measured(child)[1]
 
 
 def floor(bundle: Path) -> tuple[float, int]:
@@ -157,7 +187,7 @@ def bench(name: str, repeat: int, cache_dir: Path) -> tuple[list[tuple[str, bool
           f"{meta['members']} members, {meta['running_pods']} running pods; expects {expected['oom_kill_count']} OOM kills, "
           f"{expected['eviction_count']} evictions (SYNTHETIC)")
     podmortem = VENV_BIN / "podmortem"
-    walls, rsss, floors, starts = [], [], [], []
+    walls, rsss, floors, starts, children = [], [], [], [], []
     problems: list[str] = []
     floor_count = None
     with tempfile.TemporaryDirectory(prefix="podmortem-bench-") as tmp:
@@ -176,7 +206,8 @@ def bench(name: str, repeat: int, cache_dir: Path) -> tuple[list[tuple[str, bool
             f_wall, floor_count = floor(bundle)
             floors.append(f_wall)
             starts.append(run_measured([str(VENV_BIN / "python"), "-c", "pass"])[0])
-    wall, rss, f_wall, start = (statistics.median(x) for x in (walls, rsss, floors, starts))
+            children.append(child_rss(bundle))
+    wall, rss, f_wall, start, child = (statistics.median(x) for x in (walls, rsss, floors, starts, children))
     ratio = wall / f_wall if f_wall else float("inf")
     print(f"  podmortem analyze --format json : {wall:8.3f} s median of {repeat} ({', '.join(f'{w:.3f}' for w in walls)}), "
           f"peak RSS {rss / 1e6:7.1f} MB (max {max(rsss) / 1e6:.1f})")
@@ -191,7 +222,9 @@ def bench(name: str, repeat: int, cache_dir: Path) -> tuple[list[tuple[str, bool
         targets.append((f"typical end to end < {TYPICAL_WALL_S} s: {wall:.3f} s", wall < TYPICAL_WALL_S))
     else:
         targets.append((f"{name} <= {BIG_FLOOR_RATIO}x floor: {ratio:.2f}x ({wall:.2f} s vs {f_wall:.2f} s)", ratio <= BIG_FLOOR_RATIO))
-    targets.append((f"{name} peak RSS < {PEAK_RSS_BYTES / 1e6:.0f} MB: {rss / 1e6:.1f} MB", rss < PEAK_RSS_BYTES))
+    both = rss + child
+    targets.append((f"{name} peak RSS < {PEAK_RSS_BYTES / 1e6:.0f} MB: {both / 1e6:.1f} MB (analyzer {rss / 1e6:.1f} + "
+                    f"decompressor child {child / 1e6:.1f}, counted apart though they share the interpreter's pages)", both < PEAK_RSS_BYTES))
     for text, met in targets:
         print(f"  target {'PASS' if met else 'MISS'}  {text}")
     if problems:

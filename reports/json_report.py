@@ -6,6 +6,7 @@ dict was a 50 MB transient), indented by two spaces, keys in field order, text a
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import islice
 from typing import BinaryIO
 
 import orjson
@@ -94,18 +95,22 @@ def _key(model: BaseModel, name: str, depth: int) -> bytes:
 
 
 def _write_collection(model: BaseModel, name: str, value: list | dict, out: BinaryIO, depth: int, chunk_items: int) -> None:
-    """``"name": [...]`` (or ``{...}``) at ``depth``, ``chunk_items`` entries serialised at a time."""
+    """``"name": [...]`` (or ``{...}``) at ``depth``, ``chunk_items`` entries serialised at a time by a
+    serializer of the field's own type (the model's, told to include some entries, walks them all each time)."""
     serialize = _adapter(type(model), name).dump_json
-    entries = value if isinstance(value, list) else list(value.items())
-    one = len(serialize(entries[:1] if isinstance(value, list) else dict(entries[:1])))
+    is_list = isinstance(value, list)
+    entries = iter(value if is_list else value.items())
+    first = list(islice(entries, 1))
+    one = len(serialize(first if is_list else dict(first)))
     step = max(1, min(chunk_items, CHUNK_BYTES // one))  # an OOM incident with its Tasks table is 10 KB: fewer a chunk
-    out.write(_key(model, name, depth) + (b"[" if isinstance(value, list) else b"{"))
-    for start in range(0, len(entries), step):
-        part = entries[start : start + step]
-        piece = serialize(part if isinstance(value, list) else dict(part), indent=2, by_alias=True)  # b'[\n  ...\n]'
-        out.write(b",\n" if start else b"\n")
+    out.write(_key(model, name, depth) + (b"[" if is_list else b"{"))
+    part, separator = first + list(islice(entries, step - 1)), b"\n"
+    while part:
+        piece = serialize(part if is_list else dict(part), indent=2, by_alias=True)  # b'[\n  ...\n]'
+        out.write(separator)
         out.write(_indented(memoryview(piece)[2:-2], depth))
-    out.write(b"\n" + b"  " * depth + (b"]" if isinstance(value, list) else b"}"))
+        part, separator = list(islice(entries, step)), b",\n"
+    out.write(b"\n" + b"  " * depth + (b"]" if is_list else b"}"))
 
 
 @lru_cache(maxsize=None)
