@@ -50,7 +50,8 @@ MAX_WARNINGS = 500  # a bundle of 100,000 junk members must not make a 100,000-l
 
 def analyze(path: Path, limits: Limits | None = None) -> Report:
     """Read the bundle at ``path`` and explain what happened. Raises InputUnreadable."""
-    return analyze_with_facts(path, limits)[0]
+    with cycle_collector_paused():
+        return _analyze_with_facts(path, limits, keep_facts=False)[0]
 
 
 def analyze_with_facts(path: Path, limits: Limits | None = None) -> tuple[Report, NodeFacts]:
@@ -87,7 +88,7 @@ def cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _analyze_with_facts(path: Path, limits: Limits | None) -> tuple[Report, NodeFacts]:
+def _analyze_with_facts(path: Path, limits: Limits | None, keep_facts: bool = True) -> tuple[Report, NodeFacts]:
     facts = NodeFacts()
     parse_warnings: list[BundleWarning] = []
     quotable: dict[str, Quotable | str] = {}
@@ -121,6 +122,7 @@ def _analyze_with_facts(path: Path, limits: Limits | None) -> tuple[Report, Node
     give_back_free_memory(bundle.bytes_read)  # the reader's buffers and each document's transients
     warnings = bundle.warnings + parse_warnings
     facts.cgroups, facts.cgroup_samples, problems = cgroups.finish()
+    del cgroups  # the builder: what it built is in facts now
     warnings.extend(_as_warnings(problems))
     pods = unique_pods(facts.pods)
     incidents = _oom_incidents(facts)
@@ -157,6 +159,8 @@ def _analyze_with_facts(path: Path, limits: Limits | None) -> tuple[Report, Node
                             sum(1 for i in incidents if i.kind == "oom_kill" and i.time is None and not i.time_text and i.uptime_s is not None)),
         trends=explain_trends(facts.cgroup_samples, sample_stamps(stamps), facts.cgroups, facts.clock.btime),
     )
+    if not keep_facts:  # what the report holds of the facts stays; the rest (2,000 cgroups, 500 pods) goes before quoting
+        facts, pods = NodeFacts(), None
     report.evidence_lines = quote_evidence(report, quotable)
     report.bundle.warnings.extend(drop_impossible_numbers(report))
     quotable.clear()

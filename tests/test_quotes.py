@@ -90,3 +90,21 @@ def test_a_packed_filtered_log_finds_its_kept_lines_by_number():
     assert isinstance(quotable.text, Packed) and len(quotable.text.pieces) > 2
     assert quotable.lines_around([(10, 11), (numbers[-1], numbers[-1] + 5), (200_002, 200_002)]) == {
         10: "kept 10", numbers[-1]: f"kept {numbers[-1]}", 200_002: "kept 200002"}
+
+
+def test_a_text_said_unchangeable_is_never_changed_by_redaction():
+    """rules_cannot_change lets quoting skip redaction: every line (and every whole text) of the planted
+    secrets' files that redaction changes must be one it says may change; the counters of a cgroup
+    file are said unchangeable."""
+    from collections import Counter
+
+    from analyzer.redact import load_rules, redact_text, rules_cannot_change
+    from tests.test_redact import DMESG_LINE, HAND_WRITTEN
+
+    rules = load_rules()
+    texts = [*HAND_WRITTEN.values(), DMESG_LINE]
+    pieces = texts + [line for text in texts for line in text.split("\n")]
+    changed = [p for p in pieces if redact_text(p, rules, Counter()) != p]
+    assert len(changed) > 50, "the planted lines are there to be redacted"
+    assert not [p for p in changed if rules_cannot_change(p)]
+    assert rules_cannot_change("cache 4096\nrss 8192\ntotal_active_file 0")
