@@ -27,63 +27,30 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from analyzer import inflate_child
+
 try:  # optional speed-up: python-zlib-ng (a pyproject dependency; the standard library does the same, slower)
     from zlib_ng import zlib_ng as fast_zlib
 except ImportError:  # pragma: no cover - exercised where zlib-ng has no wheel
     fast_zlib = zlib
 
 BLOCK = 1024 * 1024  # decompressed bytes per block handed to the reader
-COMPRESSED_READ = 256 * 1024
 AHEAD = 4  # blocks decompressed ahead at most: memory stays at a few MiB whatever the archive
-GZIP_WBITS = 31  # gzip header and trailer (CRC32, size) checked by zlib itself
 
 
 def gzip_blocks(raw: io.IOBase) -> Iterator[bytes]:
-    """Decompressed blocks of a gzip file (several concatenated members too, as gzip(1) reads them).
+    """Decompressed blocks of a gzip file, inflated with zlib-ng (inflate_child.gzip_blocks, with
+    zlib-ng's own error class turned into the standard one that callers catch).
 
     >>> import gzip as g
-    >>> b"".join(gzip_blocks(io.BytesIO(g.compress(b"a" * 10) + g.compress(b"b" * 5))))
-    b'aaaaaaaaaabbbbb'
     >>> list(gzip_blocks(io.BytesIO(g.compress(b"x" * 100000)[:-12])))
     Traceback (most recent call last):
     EOFError: Compressed file ended before the end-of-stream marker was reached
     """
-    inflater, started = fast_zlib.decompressobj(GZIP_WBITS), False
-    data = b""
-    while True:
-        if not data:
-            data = inflater.unconsumed_tail or raw.read(COMPRESSED_READ)
-        if not data:
-            if started and not inflater.eof:
-                raise EOFError("Compressed file ended before the end-of-stream marker was reached")
-            return
-        started = True
-        try:
-            block = inflater.decompress(data, BLOCK)
-        except fast_zlib.error as err:  # zlib-ng's own error class: callers catch the standard one
-            raise zlib.error(str(err)) from None
-        data = b""
-        if block:
-            yield block
-        if inflater.eof:
-            rest = inflater.unused_data
-            if not rest.strip(b"\0"):  # end, or the zero padding some tools write after the last member
-                rest = raw.read(COMPRESSED_READ) if not rest else rest
-                if not rest.strip(b"\0"):
-                    return
-            inflater, started, data = fast_zlib.decompressobj(GZIP_WBITS), False, rest
-
-
-def file_blocks(stream: io.IOBase) -> Iterator[bytes]:
-    """Blocks of an already decompressing file object (lzma, bz2), one decompression step each:
-    ``read(n)`` of a truncated .xz raises and drops all it had decompressed for that call, ``read1``
-    has handed every earlier step over before the step that meets the end raises."""
-    read = getattr(stream, "read1", stream.read)
-    while True:
-        block = read(BLOCK)
-        if not block:
-            return
-        yield block
+    try:
+        yield from inflate_child.gzip_blocks(raw, fast_zlib, BLOCK)
+    except fast_zlib.error as err:
+        raise zlib.error(str(err)) from None
 
 
 def opener_for(magic: bytes):
@@ -103,7 +70,24 @@ def opener_for(magic: bytes):
     return None
 
 
-class Prefetch:
+class _Blocks:
+    """An iterator of blocks that holds a resource (a thread, a child process): ``close()`` frees it,
+    and ``with`` closes it."""
+
+    def __iter__(self):
+        return self
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Prefetch(_Blocks):
     """The blocks of ``blocks``, taken in a background thread at most AHEAD blocks ahead; an error of the
     source is raised in the reader's thread after the blocks before it. ``close()`` stops the thread
     and closes ``owner``.
@@ -141,9 +125,6 @@ class Prefetch:
             except queue.Full:
                 continue
 
-    def __iter__(self) -> Prefetch:
-        return self
-
     def __next__(self) -> bytes:
         if self.finished:
             raise StopIteration
@@ -162,11 +143,6 @@ class Prefetch:
         if self.owner is not None:
             self.owner.close()
 
-    def __enter__(self) -> Prefetch:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def plain_blocks(stream: io.IOBase) -> Iterator[bytes]:
@@ -185,7 +161,7 @@ def source_blocks(path: Path, magic: bytes) -> Iterator[bytes]:
             yield from gzip_blocks(raw)
         return
     with opener_for(magic)(path, "rb") as stream:
-        yield from file_blocks(stream)
+        yield from inflate_child.file_blocks(stream, BLOCK)
 
 
 def open_blocks(path: Path, magic: bytes) -> ChildBlocks | Prefetch:
@@ -241,12 +217,12 @@ def start_early(path: Path) -> None:
 # turns. A child process shares no GIL: it inflates on the other core while the reader reads, as
 # gzip does beside tar in `tar -xzOf | grep`, and the reader gets the blocks through a pipe.
 
-CHILD = Path(__file__).with_name("inflate_child.py")
+CHILD = Path(inflate_child.__file__)
 CHILD_ERRORS = {"EOFError": EOFError, "zlib.error": zlib.error, "LZMAError": lzma.LZMAError, "OSError": OSError}
 PIPE_BYTES = BLOCK  # the pipe holds a block ahead (Linux F_SETPIPE_SZ), so the child rarely waits for the reader
 
 
-class ChildBlocks:
+class ChildBlocks(_Blocks):
     """Blocks of a compressed file, decompressed by a child process (analyzer/inflate_child.py) and read
     from its pipe; the child's error, if any, is raised after the last block it wrote, as
     ``gzip_blocks`` raises it. ``close()`` stops the child.
@@ -275,8 +251,6 @@ class ChildBlocks:
         except (ImportError, AttributeError, OSError):  # not Linux, or a limit below a block: the default pipe works too
             pass
 
-    def __iter__(self) -> ChildBlocks:
-        return self
 
     def __next__(self) -> bytes:
         if self.done:
@@ -304,8 +278,3 @@ class ChildBlocks:
         self.proc.stdout.close()
         self.proc.stderr.close()
 
-    def __enter__(self) -> ChildBlocks:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

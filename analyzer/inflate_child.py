@@ -5,7 +5,8 @@ It imports nothing of podmortem and as little as it can (sys, os, the decompress
 few milliseconds and holds about 10 MB, most of it the interpreter's pages it shares with the
 analyzer. gzip goes through zlib-ng when the PATH arguments lead to it (the analyzer's own
 sys.path entries), else the standard zlib; concatenated members and zero padding after the last
-one are read as gzip(1) reads them (analyzer.decompress.gzip_blocks does the same in a thread).
+one are read as gzip(1) reads them. Its loops (``gzip_blocks``, ``file_blocks``) are also the ones
+analyzer/decompress.py runs in a thread where no child can be started.
 
 At a fault, every byte decompressed before it has been written; then ``<kind>\\t<message>`` goes
 to stderr and the exit status is 3 (kind: EOFError, zlib.error, LZMAError, OSError), and the
@@ -16,42 +17,56 @@ import sys
 
 READ = 256 * 1024  # compressed bytes a read
 PIECE = 256 * 1024  # decompressed bytes a write: the child holds about one piece
+GZIP_WBITS = 31  # gzip header and trailer (CRC32, size) checked by zlib itself
+
+
+def gzip_blocks(raw, zlib, size: int = PIECE):
+    """Decompressed blocks of at most ``size`` bytes of a gzip file (several concatenated members too, as
+    gzip(1) reads them), inflated with ``zlib`` (the standard module or zlib-ng's). A truncated file
+    raises EOFError after every block before the cut.
+
+    >>> import gzip as g, io, zlib
+    >>> b"".join(gzip_blocks(io.BytesIO(g.compress(b"a" * 10) + g.compress(b"b" * 5)), zlib))
+    b'aaaaaaaaaabbbbb'
+    """
+    inflater, started, data = zlib.decompressobj(GZIP_WBITS), False, b""
+    while True:
+        if not data:
+            data = inflater.unconsumed_tail or raw.read(READ)
+        if not data:
+            if started and not inflater.eof:
+                raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+            return
+        started = True
+        block = inflater.decompress(data, size)
+        data = b""
+        if block:
+            yield block
+        if inflater.eof:
+            rest = inflater.unused_data
+            if not rest.strip(b"\0"):  # the end, or the zero padding some tools write after the last member
+                rest = rest or raw.read(READ)
+                if not rest.strip(b"\0"):
+                    return
+            inflater, started, data = zlib.decompressobj(GZIP_WBITS), False, rest
+
+
+def file_blocks(stream, size: int = PIECE):
+    """Blocks of an already decompressing file object (lzma, bz2), one decompression step each:
+    ``read(n)`` of a truncated .xz raises and drops all it had decompressed for that call, ``read1``
+    has handed every earlier step over before the step that meets the end raises."""
+    read = getattr(stream, "read1", stream.read)
+    while True:
+        block = read(size)
+        if not block:
+            return
+        yield block
 
 
 def _write(data) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(1, view):]
-
-
-def _gzip(file, zlib) -> None:
-    inflater, started, data = zlib.decompressobj(31), False, b""
-    while True:
-        if not data:
-            data = inflater.unconsumed_tail or file.read(READ)
-        if not data:
-            if started and not inflater.eof:
-                raise EOFError("Compressed file ended before the end-of-stream marker was reached")
-            return
-        started = True
-        _write(inflater.decompress(data, PIECE))
-        data = b""
-        if inflater.eof:
-            rest = inflater.unused_data
-            if not rest.strip(b"\0"):  # the end, or the zero padding some tools write after the last member
-                rest = rest or file.read(READ)
-                if not rest.strip(b"\0"):
-                    return
-            inflater, started, data = zlib.decompressobj(31), False, rest
-
-
-def _stream(opened) -> None:
-    read = getattr(opened, "read1", opened.read)  # one decompression step a call: a cut .xz keeps all before it
-    while True:
-        piece = read(PIECE)
-        if not piece:
-            return
-        _write(piece)
 
 
 def _kind(err: BaseException) -> str:
@@ -71,17 +86,17 @@ def main(path: str) -> int:
                     from zlib_ng import zlib_ng as zlib
                 except ImportError:
                     import zlib
-                _gzip(file, zlib)
+                blocks = gzip_blocks(file, zlib)
             elif magic == b"\xfd7zXZ\x00":
                 import lzma
 
-                with lzma.open(file) as opened:
-                    _stream(opened)
+                blocks = file_blocks(lzma.open(file))
             else:
                 import bz2
 
-                with bz2.open(file) as opened:
-                    _stream(opened)
+                blocks = file_blocks(bz2.open(file))
+            for block in blocks:
+                _write(block)
     except BrokenPipeError:  # the reader stopped reading (a cap, a fault of its own): nothing to say
         return 0
     except Exception as err:  # EOFError, zlib.error, LZMAError, OSError...: the reader raises it after the blocks

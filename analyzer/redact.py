@@ -608,15 +608,19 @@ def apply_rules(text: str, rules: list[Rule], counts: Counter) -> str:
             if not holds:
                 continue  # the rule cannot match this text (required_literals)
         before = text
-        if rule.start_regex is not None:
-            text = _apply_range(rule, text, counts)
-        elif rule.everywhere:
-            text = _substitute(rule, text, counts)
-        else:
-            text = _substitute_each_line(rule, text, counts)
+        text = apply_rule(rule, text, counts)
         if text is not before:  # a replacement: literals are looked for again in the new text
             lowered, jump = None, None
     return text
+
+
+def apply_rule(rule: Rule, text: str, counts: Counter) -> str:
+    """One rule over the text: a range rule from START to END lines, an s///g everywhere, or line by line."""
+    if rule.start_regex is not None:
+        return _apply_range(rule, text, counts)
+    if rule.everywhere:
+        return _substitute(rule, text, counts)
+    return _substitute_each_line(rule, text, counts)
 
 
 def kind_of_line(line: str, rules: list[Rule]) -> str | None:

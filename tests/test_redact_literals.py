@@ -18,9 +18,7 @@ from hypothesis import strategies as st
 
 from analyzer.redact import (
     RedactError,
-    _apply_range,
-    _substitute,
-    _substitute_each_line,
+    apply_rule,
     apply_rules,
     load_rules,
     may_match,
@@ -39,12 +37,7 @@ def every_rule_run(text: str) -> tuple[str, Counter]:
     """The rules in order, each one run whatever the text holds (apply_rules before the literals)."""
     counts: Counter = Counter()
     for rule in RULES:
-        if rule.start_regex is not None:
-            text = _apply_range(rule, text, counts)
-        elif rule.everywhere:
-            text = _substitute(rule, text, counts)
-        else:
-            text = _substitute_each_line(rule, text, counts)
+        text = apply_rule(rule, text, counts)
     return text, counts
 
 
