@@ -117,12 +117,9 @@ class BlockSource:
                 if block:
                     self.block, self.at = block, 0
                     return True
-        except (EOFError, OSError, ValueError, RuntimeError) as err:  # zlib.error, lzma.LZMAError are among these
+        except Exception as err:  # EOFError, OSError, zlib.error, lzma.LZMAError...: the decompressor's fault
             self.ended = True
-            raise StreamEnded(f"{type(err).__name__}: {err}", partial) from err
-        except Exception as err:  # zlib.error is its own class (an Exception): same treatment
-            self.ended = True
-            raise StreamEnded(f"{type(err).__name__}: {err}", partial) from err
+            raise StreamEnded(f"{_described(err)}: {err}", partial) from err
         self.ended = True
         return False
 
@@ -202,6 +199,16 @@ class BlockSource:
             if chunk.count(0) != len(chunk):
                 return False
         return True
+
+
+def _described(err: BaseException) -> str:
+    """The kind of a decompressor's error as a reader can tell it: zlib's class is called ``error``.
+
+    >>> import zlib; _described(zlib.error()), _described(EOFError())
+    ('zlib error', 'EOFError')
+    """
+    name = type(err).__name__
+    return f"{type(err).__module__.split('.')[0].lstrip('_')} error" if name == "error" else name
 
 
 # --- headers -------------------------------------------------------------------------------
