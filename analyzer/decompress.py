@@ -1,18 +1,20 @@
-"""Open a compressed bundle for one sequential read, decompressing ahead in a second thread.
+"""Open a compressed bundle for one sequential read, decompressed ahead of the reader.
 
-A 1 GiB gzipped journal costs seconds of inflate; the line prefilter costs about as much. Both
-run in C, and inflate releases the GIL, so a reader thread that decompresses the next blocks
-while the main thread scans the previous ones takes the wall time to the larger of the two,
-not their sum (the ``tar -xzOf | grep`` pipeline a user compares with does the same on two
-processes). gzip is inflated with zlib-ng (python-zlib-ng, a drop-in build of CPython's zlib
+A 1 GiB gzipped journal costs a second or more of inflate; the line prefilter costs about as much.
+The inflate runs beside the reader, in a child process (``ChildBlocks``: analyzer/inflate_child.py
+writes the decompressed bytes to a pipe), so the wall time is near the larger of the two, not their
+sum, as in the ``tar -xzOf | grep`` pipeline a user compares with. A thread would not do: inflate
+releases the GIL, but the thread needs it back after each call, while the reader holds it in long C
+calls (measured in benchmarks/RESULTS.md). Where no child can be started, a thread does it
+(``Prefetch``). gzip is inflated with zlib-ng (python-zlib-ng, a drop-in build of CPython's zlib
 module, about twice as fast) when installed, else the standard library's zlib.
 
 Errors keep their place in the stream: every block decompressed before a fault (a truncated
 gzip, a corrupt block, a bad CRC) is delivered first, then the error is raised to the reader,
-so a cut bundle still yields everything before the cut. gzip is inflated here with a
-``decompressobj`` rather than through ``gzip.open``: its ``read`` keeps what it decompressed in
-the call that meets the end of a truncated file (zlib-ng's ``gzip_ng.read1`` even returns
-nothing of it), while ``decompressobj`` hands over every byte it produced.
+so a cut bundle still yields everything before the cut. gzip is inflated with a ``decompressobj``
+rather than through ``gzip.open``: its ``read`` keeps what it decompressed in the call that meets
+the end of a truncated file (zlib-ng's ``gzip_ng.read1`` even returns nothing of it), while
+``decompressobj`` hands over every byte it produced.
 """
 from __future__ import annotations
 
@@ -89,8 +91,7 @@ class _Blocks:
 
 class Prefetch(_Blocks):
     """The blocks of ``blocks``, taken in a background thread at most AHEAD blocks ahead; an error of the
-    source is raised in the reader's thread after the blocks before it. ``close()`` stops the thread
-    and closes ``owner``.
+    source is raised in the reader's thread after the blocks before it. ``close()`` stops the thread.
 
     >>> blocks = Prefetch(iter([b"abc"] * 1000))
     >>> sum(len(block) for block in blocks)
@@ -98,8 +99,8 @@ class Prefetch(_Blocks):
     >>> blocks.close()
     """
 
-    def __init__(self, blocks: Iterator[bytes], owner: io.IOBase | None = None) -> None:
-        self.source, self.owner = blocks, owner
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        self.source = blocks
         self.blocks: queue.Queue = queue.Queue(maxsize=AHEAD)
         self.finished = False
         self.stopping = threading.Event()
@@ -140,8 +141,6 @@ class Prefetch(_Blocks):
     def close(self) -> None:
         self.stopping.set()
         self.worker.join(timeout=5)
-        if self.owner is not None:
-            self.owner.close()
 
 
 
