@@ -1,7 +1,7 @@
 """Open a bundle safely: .tar(.gz|.xz|.bz2), .zip, a directory, or one (possibly gzipped) file.
 
 Nothing is ever extracted to disk. Archive members are read in memory, once, in order (a tar
-through analyzer/tarstream.py, from blocks decompressed ahead in a second thread by
+through analyzer/tarstream.py, from blocks decompressed ahead of the reader by a child process,
 analyzer/decompress.py), each under a per-member cap and all under a total cap, so a
 decompression bomb costs at most the caps. Hostile members (absolute paths, ``..``, symlinks,
 hardlinks, devices, fifos) are never followed and never written: they are listed as skipped.
@@ -138,13 +138,22 @@ def is_binary(data: bytes) -> bool:
     return control / len(sample) > 0.10
 
 
+def _ascii_as_is(data: bytes) -> bool:
+    """Bytes that decode to the same text with nothing to repair: ASCII, no NUL, no CR.
+
+    >>> _ascii_as_is(b"rss 8192\\n"), _ascii_as_is(b"a\\r\\n"), _ascii_as_is(b"caf\\xc3\\xa9")
+    (True, False, False)
+    """
+    return data.isascii() and b"\x00" not in data and b"\r" not in data
+
+
 def decode_text(data: bytes, limits: Limits) -> tuple[str, bool]:
     """(text, lines_were_cut): UTF-8 with replacement, no NULs, LF line ends, long lines cut (not in JSON).
 
     >>> decode_text(b"a\\r\\nb\\x00c\\xff\\n", Limits())
     ('a\\nbc\\ufffd\\n', False)
     """
-    if data.isascii() and b"\x00" not in data and b"\r" not in data:  # most members: nothing to fix
+    if _ascii_as_is(data):  # most members: nothing to fix
         text = data.decode("ascii")
         if len(text) <= limits.max_line_chars or RE_JSON_START.match(text):
             return text, False
@@ -296,7 +305,9 @@ class _Intake:
             self.pending = lambda reason: self._add_cut(name, got[:cap], reason)
             raise
         cut = len(data) > cap
-        if cut:
+        if cut and buffer is not None:
+            del buffer[cap:]  # in place: a member cut at its 64 MB cap is not copied once more
+        elif cut:
             data = data[:cap]
         self.budget.total += len(data)
         if cut and cap == self.limits.max_member_bytes:
@@ -459,7 +470,7 @@ class _Intake:
         if is_binary(data):
             self.skip(name, size, "binary content")
             return
-        if size <= self.limits.max_line_chars and data.isascii() and b"\x00" not in data and b"\r" not in data:
+        if size <= self.limits.max_line_chars and _ascii_as_is(data):
             text = data.decode("ascii")  # most members: nothing to repair, no line too long, nothing to say
         else:
             text = self._decoded(name, data)
@@ -669,7 +680,7 @@ def _is_tar_header(block: bytes) -> bool:
 
 @contextmanager
 def _blocks_of(path: Path, magic: bytes) -> Iterator[Iterator[bytes]]:
-    """The file's bytes in blocks: decompressed ahead in a thread when compressed, read as they are otherwise."""
+    """The file's bytes in blocks: decompressed ahead of the reader when compressed, read as they are otherwise."""
     if opener_for(magic) is not None:
         with open_blocks(path, magic) as blocks:
             yield blocks

@@ -212,7 +212,7 @@ def compare(before: Report, after: Report, pods_before: list[PodInfo], pods_afte
 
 def diff_bundles(before: Path, after: Path) -> BundleDiff:
     """Analyse both bundles and compare them. Raises InputUnreadable for an unreadable bundle."""
-    from analyzer.pipeline import analyze_with_facts, unique_pods
+    from analyzer.pipeline import analyze_with_facts
 
     (report_a, facts_a), (report_b, facts_b) = (analyze_with_facts(Path(path)) for path in (before, after))
-    return compare(report_a, report_b, unique_pods(facts_a.pods), unique_pods(facts_b.pods))
+    return compare(report_a, report_b, list(facts_a.pods), list(facts_b.pods))

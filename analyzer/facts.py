@@ -60,7 +60,7 @@ class NodeFacts:
     kernel_log_files: list[str] = field(default_factory=list)
     manifest: dict[str, Any] | None = None
     # Kubernetes view (issue 5): filled when those parsers ran
-    pods: list[Any] = field(default_factory=PodList)  # the first record of each pod (unique_pods)
+    pods: list[Any] = field(default_factory=PodList)  # the first record of each pod
     events: list[Any] = field(default_factory=list)  # Kubernetes events (KubeEvent)
     kubelet_events: list[Any] = field(default_factory=list)
     runtime_events: list[Any] = field(default_factory=list)  # containerd/cri-o/docker log lines (RuntimeEvent)

@@ -333,12 +333,12 @@ def one_line(err: BaseException) -> str:
 def analyze_node(job: NodeJob) -> FleetNode:
     """The worker: analyse one bundle, write its report, return its summary. Never raises."""
     from analyzer.cli import write_atomically
-    from analyzer.pipeline import analyze_with_facts, unique_pods
+    from analyzer.pipeline import analyze_with_facts
 
     bundle = Path(job.bundle)
     try:
         report, facts = analyze_with_facts(bundle)
-        extras = NodeExtras(pods=unique_pods(facts.pods), kubelet_config=facts.kubelet_config)
+        extras = NodeExtras(pods=list(facts.pods), kubelet_config=facts.kubelet_config)
         relative = f"nodes/{job.name}.{job.fmt}"
         write_atomically(Path(job.out_dir) / relative, render_node_report(report, job.fmt))
         return summarise_node(job.name, bundle.name, report, extras, relative)

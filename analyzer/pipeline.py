@@ -20,7 +20,7 @@ from analyzer import __version__
 from analyzer.artifacts import Artifact, ArtifactKind
 from analyzer.bundle import RE_JSON_START, Limits, open_bundle
 from analyzer.cgroup_tree import CgroupSnapshots
-from analyzer.facts import NodeFacts, pod_key
+from analyzer.facts import NodeFacts
 from analyzer.heap import give_back_free_memory
 from analyzer.models.common import Evidence, Parsed, Problem
 from analyzer.models.kernel import OomReport
@@ -124,7 +124,7 @@ def _analyze_with_facts(path: Path, limits: Limits | None, keep_facts: bool = Tr
     facts.cgroups, facts.cgroup_samples, problems = cgroups.finish()
     del cgroups  # the builder: what it built is in facts now
     warnings.extend(_as_warnings(problems))
-    pods = unique_pods(facts.pods)
+    pods = list(facts.pods)  # one record a pod already (facts.PodList)
     incidents = _oom_incidents(facts)
     containers = containers_table(facts.cgroups)
     join_docker(incidents, facts.runtime_containers)
@@ -419,10 +419,6 @@ def _parse_pods(artifact: Artifact, facts: NodeFacts) -> Parsed:
     return parsed
 
 
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 NODE_CAPACITY = _set("node_capacity", "analyzer.parsers.describe_node.parse")
 PARSERS: dict[ArtifactKind, Callable[[Artifact, NodeFacts], Parsed]] = {
     ArtifactKind.KERNEL_LOG: _parse_kernel_log,
@@ -510,18 +506,6 @@ def _add_cgroup_file(cgroups: CgroupSnapshots, artifact: Artifact, warnings: lis
         cgroups.add(artifact)
     except Exception as err:  # a bug in a cgroup parser must not cost the rest of the bundle
         warnings.append(BundleWarning(message=f"internal error reading a cgroup file: {type(err).__name__}: {err}", file=artifact.path))
-
-
-def unique_pods(pods: list) -> list:
-    """The same pod from kubectl and from the kubelet's /pods: keep the first of each UID
-    (of each namespace/name where no UID is known, as in describe output)."""
-    seen, unique = set(), []
-    for pod in pods:
-        key = pod_key(pod)
-        if key not in seen:
-            seen.add(key)
-            unique.append(pod)
-    return unique
 
 
 def _capped(warnings: list[BundleWarning]) -> list[BundleWarning]:
