@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from analyzer.artifacts import Artifact, ArtifactKind
-from analyzer.classify import basename, classify, node_path_of
+from analyzer.classify import basename, classify, folder_class, kind_in_folder, node_path_of
 from analyzer.decompress import open_blocks, opener_for, plain_blocks
 from analyzer.errors import InputUnreadable
 from analyzer.models.common import built
@@ -232,6 +232,58 @@ def _clean(name: str) -> str:
     return "/".join(parts)
 
 
+# --- folders of plain members (_Intake.add_plain) ------------------------------------------
+
+PLAIN_TEXT_BYTES = bytes([9, 10, *range(32, 127)])  # what deleting leaves nothing of: ASCII text, no NUL, CR or control byte
+RE_PLAIN_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@+-]*\Z")
+
+
+def _is_plain_file_name(name: str, start: int) -> bool:
+    """The file name at ``name[start:]`` adds nothing a folder's checks did not see: no slash or
+    backslash, not "." or "..", not empty.
+
+    >>> _is_plain_file_name("b/memory.stat", 2), _is_plain_file_name("b/..", 2), _is_plain_file_name("b/a\\b", 2)
+    (True, False, False)
+    """
+    return RE_PLAIN_FILE_NAME.match(name, start) is not None
+
+
+@dataclass(slots=True)
+class _Folder:
+    """What every plain-named member of one archive folder shares (``_Intake.add_plain``), worked out
+    from its first: the node folder it stands for, its --samples number and the class of folder whose
+    file names alone give their kinds (classify.folder_class).
+
+    A member ``folder + name`` with a plain name (``_is_plain_file_name``) is clean and safe exactly
+    when ``folder + "x"`` is, and its node path is the node folder + name: ``_clean``,
+    ``unsafe_name_reason`` and ``node_path_of`` read nothing of a plain name but its end.
+
+    >>> f = _Folder.of("node-1/sys/fs/cgroup/memory/kubepods/")
+    >>> f.node_folder, f.sample, f.kind_class
+    ('sys/fs/cgroup/memory/kubepods/', None, 'sys/fs/cgroup/memory/')
+    >>> [_Folder.of(name).node_folder for name in ("node-1/notes/", "../x/", "a//sys/fs/cgroup/")]
+    [None, None, None]
+    """
+
+    name: str
+    node_folder: str | None  # None: its members take the general way (``_Intake.add``)
+    sample: int | None = None
+    kind_class: str | None = None
+
+    @classmethod
+    def of(cls, folder: str) -> _Folder:
+        """The folder's shared facts; no node folder where its members must take the general way: an
+        unclean or unsafe folder name, a folder that is no node folder."""
+        probe = folder + "x"
+        if _clean(probe) != probe or unsafe_name_reason(probe) is not None:
+            return cls(folder, None)
+        node_path, sample = node_path_of(probe)
+        if node_path is None:
+            return cls(folder, None)
+        node_folder = node_path[:-1]
+        return cls(folder, node_folder, sample, folder_class(node_folder))
+
+
 # --- the common member intake -------------------------------------------------------------
 
 
@@ -252,6 +304,7 @@ class _Intake:
         self.root_prefixes: set[str] = set()
         self.known_kinds = 0
         self.pending: Callable[[str], None] | None = None  # emits the member being read if the stream breaks
+        self.folder: _Folder | None = None  # what the plain members of the last archive folder share (add_plain)
 
     def salvage(self, reason: str) -> bool:
         """The stream broke inside a member: keep what was read of it (a cut log still tells a lot)."""
@@ -327,6 +380,35 @@ class _Intake:
         before a cut are kept for ``salvage``). The bytes are handed over, not kept here: ``add`` lets
         them go once decoded (a 4 MB pod list is not held as bytes and as text while it is parsed)."""
         self.add(name, self._taken(name, source, size), False)
+
+    def add_plain(self, name: str, source: BlockSource, size: int) -> bool:
+        """``add_read`` of the common member, if this is one (else False, nothing read): a regular member
+        that ``whole_fits``, with a plain file name in a folder of node files (a cgroup directory, a
+        /proc/<pid> folder), seen for the first time. What ``add`` works out from the name (clean,
+        safe, node path, the kind when the path decides it) is worked out once a folder (``_Folder``);
+        short plain-ASCII text is decoded as it is. Anything else goes on to ``add``, the same bytes."""
+        slash = name.rfind("/") + 1
+        if not slash or name in self.seen or not _is_plain_file_name(name, slash):
+            return False
+        folder = self.folder
+        if folder is None or folder.name != name[:slash]:  # members come folder by folder: the last one is kept
+            folder = self.folder = _Folder.of(name[:slash])
+        if folder.node_folder is None:
+            return False
+        data = self._taken(name, source, size)
+        if size > self.limits.max_line_chars or data.translate(None, PLAIN_TEXT_BYTES) or _looks_compressed(data):
+            self.add(name, data, False)  # not plain ASCII text, or long: what add does of any member
+            return True
+        self.seen.add(name)
+        text = data.decode("ascii")
+        del data
+        base = name[slash:]
+        node_path = folder.node_folder + base
+        kind = kind_in_folder(folder.kind_class, base) if folder.kind_class is not None else None
+        if kind is None:
+            kind = classify(node_path, base, text[:HEAD_CHARS])
+        self._emit(Artifact(path=name, kind=kind, size=size, text=text, node_path=node_path, sample=folder.sample), None)
+        return True
 
     def _taken(self, name: str, source: BlockSource, size: int) -> bytes:
         try:
@@ -567,6 +649,8 @@ def _take_tar_member(source: BlockSource, member: TarMember, intake: _Intake) ->
     name = member.name
     if member.isdir():
         return
+    if member.isreg() and intake.whole_fits(member.size) and intake.add_plain(name, source, member.size):
+        return  # most members: a small file of a cgroup or /proc folder
     reason = TAR_SKIP_REASONS.get(member.type) or unsafe_name_reason(name)
     if reason is None and member.sparse:
         reason = "sparse file (not read)"

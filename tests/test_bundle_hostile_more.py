@@ -16,12 +16,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from analyzer.artifacts import ArtifactKind
 from analyzer.bundle import open_bundle
 from analyzer.cli import app
 from analyzer.pipeline import analyze
 from tests.hostile_builders import (
     HOSTILE,
+    OOM_LINE,
     OOM_PID,
+    make_tar,
     build_directory_links,
     build_long_line,
     build_nested,
@@ -113,3 +116,59 @@ def test_whitespace_runs_in_tables_are_read_in_linear_time(tmp_path):
     with time_limit(20):
         report = analyze(bundle)
     assert [i.victim.pid for i in report.incidents if i.kind == "oom_kill"] == [OOM_PID]
+
+
+CG = "node-1/sys/fs/cgroup/memory/kubepods/burstable/pod0a1b/"
+PLAIN_PATH_MEMBERS = [
+    (CG + "memory.limit_in_bytes", b"268435456\n"),
+    (CG + "memory.stat", b"cache 4096\nrss 8192\n"),
+    (CG + "memory.usage_in_bytes", b"1\r\n"),  # CR: decoded the general way
+    (CG + "memory.failcnt", b"caf\xc3\xa9 0\n"),  # UTF-8
+    (CG + "memory.max_usage_in_bytes", b"\x00\x01\x02\x03" * 64),  # binary
+    (CG + "memory.soft_limit_in_bytes", b"BZh91AY&SY"),  # looks compressed
+    (CG + "cgroup.procs", b"1\n2\n"),
+    (CG + "notes.txt", b"[ 5.0] Memory cgroup out of memory: Killed process 4242 (eater)\n"),  # kind by content
+    (CG + "memory.stat", b"second copy\n"),  # duplicate
+    (CG + "..", b"x\n"),
+    (CG + "a\\b", b"x\n"),
+    ("node-1/sys/fs/cgroup/memory//kubepods/memory.stat", b"rss 1\n"),  # unclean folder
+    ("node-1/sys/fs/cgroup/memory/../../../escape/memory.stat", b"rss 1\n"),  # unsafe folder
+    ("node-1/samples/0002/sys/fs/cgroup/memory/kubepods/memory.stat", b"rss 2\n"),  # a --samples snapshot
+    ("node-1/proc/42/status", b"Name:\teater\nVmRSS:\t512 kB\n"),
+    ("node-1/proc/42/oom_score", b"1000\n"),
+    ("node-1/notes/readme.txt", b"hello\n"),  # no node folder
+    ("node-1/commands/dmesg.txt", OOM_LINE),
+]
+
+
+def test_plain_members_read_the_short_way_give_what_the_general_way_gives(tmp_path, monkeypatch):
+    """bundle._Intake.add_plain (a cgroup or /proc folder's small files, worked out once a folder) gives
+    the same artifacts, file records and warnings as _Intake.add, for plain members and for every kind
+    of member it must hand over: odd bytes, duplicates, unclean, unsafe and odd names, samples."""
+    from analyzer import bundle as bundle_module
+
+    path = make_tar(tmp_path / "plain.tar.gz", PLAIN_PATH_MEMBERS)
+
+    def seen(result):
+        artifacts = [(a.path, a.kind, a.size, a.text, a.node_path, a.sample, a.truncated, a.notes) for a in result.artifacts]
+        return artifacts, [f.model_dump() for f in result.files], [w.message for w in result.warnings]
+
+    add_plain, taken = bundle_module._Intake.add_plain, []
+
+    def counted(self, name, source, size):
+        took = add_plain(self, name, source, size)
+        taken.extend([name] if took else [])
+        return took
+
+    monkeypatch.setattr(bundle_module._Intake, "add_plain", counted)
+    short = seen(open_bundle(path))
+    assert CG + "memory.limit_in_bytes" in taken and "node-1/proc/42/status" in taken and len(taken) >= 9
+    monkeypatch.setattr(bundle_module._Intake, "add_plain", lambda self, name, source, size: False)
+    general = seen(open_bundle(path))
+    assert short == general
+    artifacts, files, _ = short
+    assert (CG + "memory.stat", ArtifactKind.MEMCG_V1, 20, "cache 4096\nrss 8192\n") in [a[:4] for a in artifacts]
+    assert any(a[0].endswith("/notes.txt") and a[1] is ArtifactKind.KERNEL_LOG for a in artifacts)
+    assert [a[5] for a in artifacts if "/samples/" in a[0]] == [2]
+    assert {f["note"] for f in files if f["status"] == "skipped"} >= {"binary content", "duplicate member name: the first one was kept"}
+    assert not any("escape" in a[0] for a in artifacts)

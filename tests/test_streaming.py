@@ -169,3 +169,17 @@ def test_line_filter_matches_the_line_by_line_rule(lines, cuts, max_window):
     text, numbers = filt.finish()
     assert numbers == _reference_filter(data, spec)
     assert text.split("\n") == [lines[n - 1].decode() for n in numbers] or not numbers
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.binary(max_size=64), st.sampled_from([b"Kill", b"oom", b"vict", b"\n", b"Killed process"]),
+       st.integers(0, 12_000), st.integers(0, 12_000), st.integers(-20, 12_000), st.integers(0, 12_000))
+def test_memmem_find_answers_as_bytes_find(chunk, needle, filler, where, start, stop):
+    """analyzer.prefilter.find (libc's memmem over long spans) gives bytes.find's answer: a needle
+    before, at, across or after the span's ends, spans long and short, and none at all."""
+    from analyzer.prefilter import find
+
+    data = bytes(b"a \n"[i % 3] for i in range(filler)) + chunk
+    data = data[:where] + needle + data[where:]
+    assert find(data, needle, start, stop) == data.find(needle, start, stop)
+    assert find(data + b"x" * 5000, needle, start, stop + 5000) == (data + b"x" * 5000).find(needle, start, stop + 5000)
