@@ -46,6 +46,10 @@ class ArtifactKind(str, Enum):
     UNKNOWN = "unknown"
 
 
+# each kind's value by a dict look-up: ``kind.value`` goes through enum's descriptor (0.13 µs, twice a member)
+KIND_VALUES: dict[ArtifactKind, str] = {kind: kind.value for kind in ArtifactKind}
+
+
 @dataclass
 class Artifact:
     """One readable member of a bundle.

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from analyzer.artifacts import Artifact, ArtifactKind
+from analyzer.artifacts import KIND_VALUES, Artifact, ArtifactKind
 from analyzer.classify import basename, classify, folder_class, kind_in_folder, node_path_of
 from analyzer.decompress import open_blocks, opener_for, plain_blocks
 from analyzer.errors import InputUnreadable
@@ -235,17 +235,17 @@ def _clean(name: str) -> str:
 # --- folders of plain members (_Intake.add_plain) ------------------------------------------
 
 PLAIN_TEXT_BYTES = bytes([9, 10, *range(32, 127)])  # what deleting leaves nothing of: ASCII text, no NUL, CR or control byte
-RE_PLAIN_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@+-]*\Z")
+NOT_PLAIN_FILE_NAMES = ("", ".", "..")
 
 
 def _is_plain_file_name(name: str, start: int) -> bool:
-    """The file name at ``name[start:]`` adds nothing a folder's checks did not see: no slash or
-    backslash, not "." or "..", not empty.
+    """The file name at ``name[start:]`` (after the last slash) adds nothing a folder's checks did not
+    see: of a last part, ``_clean`` and ``unsafe_name_reason`` look for a backslash, "." and ".." only.
 
-    >>> _is_plain_file_name("b/memory.stat", 2), _is_plain_file_name("b/..", 2), _is_plain_file_name("b/a\\b", 2)
+    >>> _is_plain_file_name("b/memory.stat", 2), _is_plain_file_name("b/..", 2), _is_plain_file_name("b/a\\\\b", 2)
     (True, False, False)
     """
-    return RE_PLAIN_FILE_NAME.match(name, start) is not None
+    return "\\" not in name[start:] and name[start:] not in NOT_PLAIN_FILE_NAMES
 
 
 @dataclass(slots=True)
@@ -574,7 +574,7 @@ class _Intake:
 
     def _emit(self, artifact: Artifact, note: str | None) -> None:
         status = "ignored" if artifact.kind is ArtifactKind.UNKNOWN else "parsed"
-        entry = file_record(artifact.path, artifact.kind.value, artifact.size, status, note)
+        entry = file_record(artifact.path, KIND_VALUES[artifact.kind], artifact.size, status, note)
         self.bundle.files.append(entry)
         if artifact.node_path:
             self.root_prefixes.add(artifact.path[: len(artifact.path) - len(artifact.node_path)].rstrip("/"))

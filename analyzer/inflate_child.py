@@ -3,8 +3,8 @@ BUNDLE [PATH ...]`` writes the decompressed bytes of BUNDLE (gzip, xz or bz2, by
 
 It imports nothing of podmortem and as little as it can (sys, os, the decompressor): it starts in a
 few milliseconds and holds about 10 MB, most of it the interpreter's pages it shares with the
-analyzer. gzip goes through zlib-ng when the PATH arguments lead to it (the analyzer's own
-sys.path entries), else the standard zlib; concatenated members and zero padding after the last
+analyzer. gzip goes through ISA-L (python-isal's ``isal_zlib``) when the PATH arguments lead to it
+(the analyzer's own sys.path entries), else the standard zlib; concatenated members and zero padding after the last
 one are read as gzip(1) reads them. Its loops (``gzip_blocks``, ``file_blocks``) are also the ones
 analyzer/decompress.py runs in a thread where no child can be started.
 
@@ -22,7 +22,7 @@ GZIP_WBITS = 31  # gzip header and trailer (CRC32, size) checked by zlib itself
 
 def gzip_blocks(raw, zlib, size: int = PIECE):
     """Decompressed blocks of at most ``size`` bytes of a gzip file (several concatenated members too, as
-    gzip(1) reads them), inflated with ``zlib`` (the standard module or zlib-ng's). A truncated file
+    gzip(1) reads them), inflated with ``zlib`` (the standard module or isal_zlib). A truncated file
     raises EOFError after every block before the cut.
 
     >>> import gzip as g, io, zlib
@@ -71,7 +71,7 @@ def _write(data) -> None:
 
 def _kind(err: BaseException) -> str:
     name = type(err).__name__
-    if name == "error":  # zlib's and zlib-ng's own error class
+    if name in ("error", "IsalError"):  # zlib's error class, and isal_zlib's (igzip_lib.IsalError)
         return "zlib.error"
     return name if name in ("EOFError", "LZMAError") else "OSError"
 
@@ -83,7 +83,7 @@ def main(path: str) -> int:
             file.seek(0)
             if magic[:2] == b"\x1f\x8b":
                 try:
-                    from zlib_ng import zlib_ng as zlib
+                    from isal import isal_zlib as zlib
                 except ImportError:
                     import zlib
                 blocks = gzip_blocks(file, zlib)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from analyzer.decompress import fast_zlib
 from analyzer.redact import QUOTE_CONTEXT_LINES, redact_quotes, rules_cannot_change
 
-PACK_CHARS = 1024 * 1024  # texts above this are kept compressed (zlib level 1: ~30 ms for 10 MB with zlib-ng)
+PACK_CHARS = 1024 * 1024  # texts above this are kept compressed (level 1, ISA-L's or zlib's: ~30 ms for 10 MB)
 PIECE_CHARS = 256 * 1024  # ... in pieces of about this size, so quoting decompresses one piece at a time
 MAX_QUOTED_LINE = 400
 SCAN_CHARS = 64 * 1024  # newlines are counted this many characters at a time on the way to a wanted line

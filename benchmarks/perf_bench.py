@@ -86,10 +86,10 @@ def child_rss(bundle: Path) -> int:
     """Peak RSS of the decompressor child (analyzer/inflate_child.py) on this bundle, run alone as the
     analyzer runs it: its RSS is not in the analyzer's ``ru_maxrss`` (wait4 gives the larger of a
     process and its children, not their sum), so it is measured apart and added."""
-    import zlib_ng
+    import isal
 
     child = [str(VENV_BIN / "python"), "-I", "-S", str(ROOT / "analyzer" / "inflate_child.py"), str(bundle),
-             str(Path(zlib_ng.__file__).parent.parent)]
+             str(Path(isal.__file__).parent.parent)]
     return run_measured(child)[1]
 
 
