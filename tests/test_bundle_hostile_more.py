@@ -131,6 +131,10 @@ PLAIN_PATH_MEMBERS = [
     (CG + "memory.stat", b"second copy\n"),  # duplicate
     (CG + "..", b"x\n"),
     (CG + "a\\b", b"x\n"),
+    (CG + ".hidden", b"rss 1\n"),  # odd but plain file names: the short way
+    (CG + "memory.stat.", b"rss 1\n"),
+    (CG + "spaced name:1", b"rss 1\n"),
+    (CG + "\u00e9t\u00e9", b"1\n"),
     ("node-1/sys/fs/cgroup/memory//kubepods/memory.stat", b"rss 1\n"),  # unclean folder
     ("node-1/sys/fs/cgroup/memory/../../../escape/memory.stat", b"rss 1\n"),  # unsafe folder
     ("node-1/samples/0002/sys/fs/cgroup/memory/kubepods/memory.stat", b"rss 2\n"),  # a --samples snapshot
