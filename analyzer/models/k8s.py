@@ -1,11 +1,11 @@
 """Kubernetes facts about pods and containers (from pod JSON/YAML, kubelet /pods, describe)."""
-from __future__ import annotations
+# no `from __future__ import annotations`: pydantic would compile each field's annotation string first
 
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from analyzer.models.common import Evidence
+from analyzer.models.common import Evidence, new_dict, new_list
 
 
 class ContainerInfo(BaseModel):
@@ -27,7 +27,7 @@ class ContainerInfo(BaseModel):
     last_started_at: datetime | None = None
     last_finished_at: datetime | None = None
     is_init: bool = False
-    evidence: dict[str, Evidence] = Field(default_factory=dict)
+    evidence: dict[str, Evidence] = Field(default_factory=new_dict)
 
 
 class PodInfo(BaseModel):
@@ -45,8 +45,8 @@ class PodInfo(BaseModel):
     owner_name: str | None = None
     start_time: datetime | None = None
     disruption_message: str | None = None  # DisruptionTarget condition message (newer kubelets)
-    containers: list[ContainerInfo] = Field(default_factory=list)
-    evidence: dict[str, Evidence] = Field(default_factory=dict)
+    containers: list[ContainerInfo] = Field(default_factory=new_list)
+    evidence: dict[str, Evidence] = Field(default_factory=new_dict)
 
     @property
     def ref(self) -> str:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from analyzer.models.common import Evidence, Problem
+from analyzer.models.common import Evidence, Problem, new_dict, new_list
 
 PAGE_SIZE = 4096
 
@@ -50,7 +50,7 @@ class MemcgStatsBlock(BaseModel):
     """``Memory cgroup stats for <path>:`` with its values in bytes (v1 KB style or v2 one-per-line)."""
 
     path: str
-    values: dict[str, int] = Field(default_factory=dict)
+    values: dict[str, int] = Field(default_factory=new_dict)
     evidence: Evidence | None = None
 
 
@@ -131,33 +131,33 @@ class OomReport(BaseModel):
     swap_limit_bytes: int | None = None
     swap_failcnt: int | None = None
     kmem_usage_bytes: int | None = None
-    memcg_stats: list[MemcgStatsBlock] = Field(default_factory=list)
+    memcg_stats: list[MemcgStatsBlock] = Field(default_factory=new_list)
     cgroup_version: Literal[1, 2] | None = None  # inferred from the stats style / "memory+swap" vs "swap"
 
     # global OOM Mem-Info excerpts (pages converted to bytes) when present
-    meminfo: dict[str, int] = Field(default_factory=dict)
+    meminfo: dict[str, int] = Field(default_factory=new_dict)
 
-    tasks_columns: list[str] = Field(default_factory=list)
-    tasks: list[OomTask] = Field(default_factory=list)
+    tasks_columns: list[str] = Field(default_factory=new_list)
+    tasks: list[OomTask] = Field(default_factory=new_list)
 
     selected: SelectedProcess | None = None  # old "Kill process ... score ... or sacrifice child"
     killed: KilledProcess | None = None
     reaped: ReapedProcess | None = None
     group_kill_path: str | None = None  # "Tasks in <path> are going to be killed due to memory.oom.group set"
-    extra_killed: list[KilledProcess] = Field(default_factory=list)  # further kills of the same run (oom.group members)
+    extra_killed: list[KilledProcess] = Field(default_factory=new_list)  # further kills of the same run (oom.group members)
     no_killable: bool = False  # "Out of memory and no killable processes..."
     suppressed_callbacks: int | None = None  # "oom_kill_process: N callbacks suppressed"
 
-    evidence: dict[str, Evidence] = Field(default_factory=dict)
-    problems: list[Problem] = Field(default_factory=list)
+    evidence: dict[str, Evidence] = Field(default_factory=new_dict)
+    problems: list[Problem] = Field(default_factory=new_list)
 
 
 class KernelLog(BaseModel):
     """Everything of interest in one kernel log file."""
 
-    ooms: list[OomReport] = Field(default_factory=list)
+    ooms: list[OomReport] = Field(default_factory=new_list)
     prefix_style: str | None = None  # "dmesg", "dmesg_T", "syslog", "journal", "kmsg", "talos", "bare", ...
     lines_read: int = 0
     kernel_version: str | None = None  # "Linux version ..." banner when present
     # hints to convert uptime to wall time: (uptime_s, wall time) pairs from lines that carry both
-    clock_pairs: list[tuple[float, datetime]] = Field(default_factory=list)
+    clock_pairs: list[tuple[float, datetime]] = Field(default_factory=new_list)

@@ -5,7 +5,7 @@ cgroup directory. ``path`` is the cgroup path as the kernel prints it in OOM rep
 relative to the memory hierarchy mount (v1: ``/sys/fs/cgroup/memory``; v2:
 ``/sys/fs/cgroup``), starting with ``/`` (the root cgroup is ``/``).
 """
-from __future__ import annotations
+# no `from __future__ import annotations`: pydantic would compile each field's annotation string first
 
 from collections.abc import Mapping
 from datetime import datetime
@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from analyzer.models.common import Evidence
+from analyzer.models.common import Evidence, new_dict, new_list
 
 
 class CgroupMemory(BaseModel):
@@ -37,15 +37,15 @@ class CgroupMemory(BaseModel):
     under_oom: bool | None = None
     oom_kill: int | None = None  # v1 oom_control oom_kill / v2 memory.events oom_kill
     oom_group: bool | None = None  # v2 memory.oom.group
-    stat: dict[str, int] = Field(default_factory=dict)  # memory.stat; v1 keeps local and total_* keys as written
-    events: dict[str, int] = Field(default_factory=dict)  # v2 memory.events
-    events_local: dict[str, int] = Field(default_factory=dict)
-    pressure: dict[str, dict[str, float]] = Field(default_factory=dict)  # memory.pressure {"some": {"avg10": .., "total": ..}}
-    procs: list[int] = Field(default_factory=list)
+    stat: dict[str, int] = Field(default_factory=new_dict)  # memory.stat; v1 keeps local and total_* keys as written
+    events: dict[str, int] = Field(default_factory=new_dict)  # v2 memory.events
+    events_local: dict[str, int] = Field(default_factory=new_dict)
+    pressure: dict[str, dict[str, float]] = Field(default_factory=new_dict)  # memory.pressure {"some": {"avg10": .., "total": ..}}
+    procs: list[int] = Field(default_factory=new_list)
     # file name ("memory.stat", "memory.max", ...) -> evidence; stat keys as "stat:<key>". A dict, or for cgroups read
     # from a bundle an analyzer.cgroup_tree.CgroupEvidence, which makes each Evidence when asked: read it as a Mapping
     # (model_dump needs dict(cg.evidence); no field_serializer: importing it costs every run 1.4 ms, and nothing dumps this)
-    evidence: Mapping[str, Evidence] = Field(default_factory=dict)
+    evidence: Mapping[str, Evidence] = Field(default_factory=new_dict)
 
     def stat_value(self, key: str) -> int | None:
         """The hierarchical value of a memory.stat key: v1 ``total_<key>`` if present, else ``<key>``.
@@ -63,8 +63,8 @@ class CgroupMemory(BaseModel):
 class MemInfo(BaseModel):
     """/proc/meminfo in bytes, keys as printed (``MemTotal``, ``MemAvailable``, ``Shmem``, ...)."""
 
-    values: dict[str, int] = Field(default_factory=dict)
-    evidence: dict[str, Evidence] = Field(default_factory=dict)
+    values: dict[str, int] = Field(default_factory=new_dict)
+    evidence: dict[str, Evidence] = Field(default_factory=new_dict)
 
 
 class NodeClock(BaseModel):
@@ -73,4 +73,4 @@ class NodeClock(BaseModel):
     btime: datetime | None = None  # /proc/stat btime (UTC)
     uptime_s: float | None = None  # /proc/uptime first field at collection
     collected_at: datetime | None = None
-    evidence: dict[str, Evidence] = Field(default_factory=dict)
+    evidence: dict[str, Evidence] = Field(default_factory=new_dict)

@@ -19,7 +19,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from analyzer.models.common import Evidence, Parsed, Problem
+from analyzer.models.common import Evidence, Parsed, Problem, new_dict
 
 UNLIMITED_FROM = 2**62  # PAGE_COUNTER_MAX x page size and anything near it means "no limit"
 RE_KV = re.compile(r"^(?P<key>[a-z_][a-z0-9_]*)\s+(?P<val>-?\d{1,25})\s*$")  # 25 digits: int() refuses > 4300
@@ -48,8 +48,8 @@ class MemcgFile(BaseModel):
     field: str | None = None  # CgroupMemory field set by a single-number file
     number: int | None = None
     unlimited: bool = False
-    values: dict[str, int] = Field(default_factory=dict)
-    evidence: dict[str, Evidence] = Field(default_factory=dict)
+    values: dict[str, int] = Field(default_factory=new_dict)
+    evidence: dict[str, Evidence] = Field(default_factory=new_dict)
 
 
 def read_number(text: str, limit: bool, unlimited_words: tuple[str, ...] = ()) -> tuple[int | None, bool, str | None]:

@@ -25,7 +25,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from analyzer.models.common import Evidence, Parsed, Problem
+from analyzer.models.common import Evidence, Parsed, Problem, new_list
 from analyzer.models.k8s import ContainerInfo, PodInfo
 from analyzer.parsers.pod_json import split_container_id
 from analyzer.units import parse_int
@@ -53,8 +53,8 @@ class PastedFile(BaseModel):
 
 
 class Paste(BaseModel):
-    pods: list[PodInfo] = Field(default_factory=list)
-    cgroup_files: list[PastedFile] = Field(default_factory=list)
+    pods: list[PodInfo] = Field(default_factory=new_list)
+    cgroup_files: list[PastedFile] = Field(default_factory=new_list)
 
 
 def _lines(text: str) -> list[str]:
