@@ -81,7 +81,8 @@ def parse(text: str, source: str) -> Parsed[Summary]:
     node = data.get("node") if isinstance(data.get("node"), dict) else ({"memory": data} if "workingSetBytes" in data else {})
     summary = Summary(node_name=node.get("nodeName") if isinstance(node.get("nodeName"), str) else None, node=_memory(node.get("memory")),
                       evidence=Evidence(file=source, line=lines.line_at(_available_at(text, node))))
-    for container in node.get("systemContainers") or []:
+    containers = node.get("systemContainers")
+    for container in containers if isinstance(containers, list) else []:  # a mangled paste: anything but a list is none
         if isinstance(container, dict) and isinstance(container.get("name"), str):
             memory = _memory(container.get("memory"))
             if memory is not None:
