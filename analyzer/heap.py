@@ -12,19 +12,9 @@ loading ctypes costs 2 ms.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from analyzer.libc import libc_function
 
 BIG_BUNDLE_BYTES = 256 * 1024**2
-
-
-@lru_cache(maxsize=1)
-def _malloc_trim():
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None).malloc_trim
-    except (ImportError, OSError, AttributeError):  # no ctypes, no C library to open, or not glibc
-        return None
 
 
 def give_back_free_memory(bundle_bytes: int) -> None:
@@ -35,6 +25,6 @@ def give_back_free_memory(bundle_bytes: int) -> None:
     """
     if bundle_bytes < BIG_BUNDLE_BYTES:
         return
-    trim = _malloc_trim()
+    trim = libc_function("malloc_trim")
     if trim is not None:
         trim(0)

@@ -31,6 +31,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+
+from analyzer.libc import libc_function
 
 MEMMEM_MIN_BYTES = 4096  # shorter spans (a hit's line, a carried piece) go to bytes.find: a ctypes call costs ~1 µs
 
@@ -47,9 +50,7 @@ def find(buf: bytes, needle: bytes, start: int, stop: int) -> int:
     (True, -1)
     """
     stop = min(stop, len(buf))
-    if stop - start < MEMMEM_MIN_BYTES or start < 0 or type(buf) is not bytes:
-        return buf.find(needle, start, stop)
-    memmem = _memmem()
+    memmem = _memmem() if stop - start >= MEMMEM_MIN_BYTES and start >= 0 and type(buf) is bytes else None
     if memmem is None:
         return buf.find(needle, start, stop)
     search, address_of = memmem
@@ -58,24 +59,15 @@ def find(buf: bytes, needle: bytes, start: int, stop: int) -> int:
     return -1 if hit is None else hit - base
 
 
-_MEMMEM: list = []  # [] not looked up yet; [None] no memmem here; [(memmem, address_of)]
-
-
+@lru_cache(maxsize=1)
 def _memmem() -> tuple[Callable, Callable[[bytes], int]] | None:
-    """(memmem, address of a bytes object's first byte) from the C library, or None (Windows, no ctypes).
-    ctypes is imported at the first big log only: a bundle without one never pays its 2 ms."""
-    if not _MEMMEM:
-        _MEMMEM.append(_load_memmem())
-    return _MEMMEM[0]
-
-
-def _load_memmem() -> tuple[Callable, Callable[[bytes], int]] | None:
-    try:
-        import ctypes
-
-        memmem = ctypes.CDLL(None).memmem  # the process's own C library: glibc, musl, macOS libSystem
-    except (ImportError, OSError, AttributeError, TypeError):
+    """(memmem, address of a bytes object's first byte) from the C library, or None (no memmem here,
+    or not the memmem(3) we know). Looked up at the first big log: a bundle without one never loads ctypes."""
+    memmem = libc_function("memmem")
+    if memmem is None:
         return None
+    import ctypes
+
     memmem.restype = ctypes.c_void_p  # None when not found
     memmem.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t)
     void_p, cast = ctypes.c_void_p, ctypes.cast
