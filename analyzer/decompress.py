@@ -41,21 +41,6 @@ BLOCK = 1024 * 1024  # decompressed bytes per block handed to the reader
 AHEAD = 4  # blocks decompressed ahead at most: memory stays at a few MiB whatever the archive
 
 
-def gzip_blocks(raw: io.IOBase) -> Iterator[bytes]:
-    """Decompressed blocks of a gzip file, inflated with isal_zlib (inflate_child.gzip_blocks, with
-    its own error class turned into the standard one that callers catch).
-
-    >>> import gzip as g
-    >>> list(gzip_blocks(io.BytesIO(g.compress(b"x" * 100000)[:-12])))
-    Traceback (most recent call last):
-    EOFError: Compressed file ended before the end-of-stream marker was reached
-    """
-    try:
-        yield from inflate_child.gzip_blocks(raw, fast_zlib, BLOCK)
-    except fast_zlib.error as err:
-        raise zlib.error(str(err)) from None
-
-
 def opener_for(magic: bytes):
     """The function that opens a compressed file of this magic for a plain read, or None if not compressed.
 
@@ -144,7 +129,6 @@ class Prefetch(_Blocks):
         self.worker.join(timeout=5)
 
 
-
 def plain_blocks(stream: io.IOBase) -> Iterator[bytes]:
     """An uncompressed file's bytes in blocks of BLOCK (no thread: reading a file costs little)."""
     while True:
@@ -155,13 +139,21 @@ def plain_blocks(stream: io.IOBase) -> Iterator[bytes]:
 
 
 def source_blocks(path: Path, magic: bytes) -> Iterator[bytes]:
-    """The decompressed blocks of ``path`` in this process (what the child process runs)."""
-    if magic[:2] == b"\x1f\x8b":
-        with path.open("rb") as raw:
-            yield from gzip_blocks(raw)
-        return
-    with opener_for(magic)(path, "rb") as stream:
-        yield from inflate_child.file_blocks(stream, BLOCK)
+    """The decompressed blocks of ``path`` in this process, as the child process makes them
+    (inflate_child.decompressed_blocks), isal_zlib's own error class turned into the standard one
+    that callers catch.
+
+    >>> import gzip as g, tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "cut.gz"; _ = path.write_bytes(g.compress(b"x" * 100000)[:-12])
+    >>> list(source_blocks(path, path.read_bytes()[:6]))
+    Traceback (most recent call last):
+    EOFError: Compressed file ended before the end-of-stream marker was reached
+    """
+    with path.open("rb") as raw:
+        try:
+            yield from inflate_child.decompressed_blocks(raw, magic, fast_zlib, BLOCK)
+        except fast_zlib.error as err:
+            raise zlib.error(str(err)) from None
 
 
 def open_blocks(path: Path, magic: bytes) -> ChildBlocks | Prefetch:
@@ -225,7 +217,7 @@ PIPE_BYTES = BLOCK  # the pipe holds a block ahead (Linux F_SETPIPE_SZ), so the 
 class ChildBlocks(_Blocks):
     """Blocks of a compressed file, decompressed by a child process (analyzer/inflate_child.py) and read
     from its pipe; the child's error, if any, is raised after the last block it wrote, as
-    ``gzip_blocks`` raises it. ``close()`` stops the child.
+    ``source_blocks`` raises it. ``close()`` stops the child.
 
     >>> import gzip as g, tempfile
     >>> path = Path(tempfile.mkdtemp()) / "x.gz"; _ = path.write_bytes(g.compress(b"abc" * 100000))
@@ -250,7 +242,6 @@ class ChildBlocks(_Blocks):
             fcntl.fcntl(self.proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         except (ImportError, AttributeError, OSError):  # not Linux, or a limit below a block: the default pipe works too
             pass
-
 
     def __next__(self) -> bytes:
         if self.done:

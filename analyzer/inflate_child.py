@@ -5,7 +5,7 @@ It imports nothing of podmortem and as little as it can (sys, os, the decompress
 few milliseconds and holds about 10 MB, most of it the interpreter's pages it shares with the
 analyzer. gzip goes through ISA-L (python-isal's ``isal_zlib``) when the PATH arguments lead to it
 (the analyzer's own sys.path entries), else the standard zlib; concatenated members and zero padding after the last
-one are read as gzip(1) reads them. Its loops (``gzip_blocks``, ``file_blocks``) are also the ones
+one are read as gzip(1) reads them. Its loops (``decompressed_blocks``) are also the ones
 analyzer/decompress.py runs in a thread where no child can be started.
 
 At a fault, every byte decompressed before it has been written; then ``<kind>\\t<message>`` goes
@@ -76,26 +76,38 @@ def _kind(err: BaseException) -> str:
     return name if name in ("EOFError", "LZMAError") else "OSError"
 
 
+def decompressed_blocks(file, magic: bytes, zlib, size: int = PIECE):
+    """Blocks of the open compressed ``file`` by its first bytes ``magic``: gzip (inflated with ``zlib``),
+    xz, else bzip2. The child runs it, and analyzer/decompress.py where no child can start."""
+    if magic[:2] == b"\x1f\x8b":
+        return gzip_blocks(file, zlib, size)
+    if magic[:6] == b"\xfd7zXZ\x00":
+        import lzma
+
+        return file_blocks(lzma.open(file), size)
+    import bz2
+
+    return file_blocks(bz2.open(file), size)
+
+
+def _fast_zlib():
+    """isal_zlib where the PATH arguments lead to it, else the standard zlib."""
+    try:
+        from isal import isal_zlib
+
+        return isal_zlib
+    except ImportError:
+        import zlib
+
+        return zlib
+
+
 def main(path: str) -> int:
     try:
         with open(path, "rb") as file:
             magic = file.read(6)
             file.seek(0)
-            if magic[:2] == b"\x1f\x8b":
-                try:
-                    from isal import isal_zlib as zlib
-                except ImportError:
-                    import zlib
-                blocks = gzip_blocks(file, zlib)
-            elif magic == b"\xfd7zXZ\x00":
-                import lzma
-
-                blocks = file_blocks(lzma.open(file))
-            else:
-                import bz2
-
-                blocks = file_blocks(bz2.open(file))
-            for block in blocks:
+            for block in decompressed_blocks(file, magic, _fast_zlib() if magic[:2] == b"\x1f\x8b" else None):
                 _write(block)
     except BrokenPipeError:  # the reader stopped reading (a cap, a fault of its own): nothing to say
         return 0
