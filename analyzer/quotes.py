@@ -178,8 +178,7 @@ def quote_lines(cited: dict[str, set[int]], quotable: dict[str, Quotable | str])
         if source is None:
             continue
         if type(source) is str:  # Quotable.of's compact form: a small text whose lines stand alone
-            lines = source.split("\n")
-            plain[path] = {n: lines[n - 1] for n in wanted if 0 < n <= len(lines)}
+            plain[path] = lines_at(source, [(n, n) for n in sorted(wanted) if n > 0])
             continue
         _quote_file(path, wanted, source, quotes)
     unchanged, maybe = _sorted_out(list(plain.items()))
