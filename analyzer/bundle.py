@@ -35,7 +35,7 @@ from analyzer.tarstream import BlockSource, StreamEnded, TarHeaderError, TarMemb
 
 HEAD_CHARS = 64 * 1024
 READ_CHUNK = 1024 * 1024
-STREAM_READ = 256 * 1024  # tarfile drops the data of a read the archive breaks inside: reads stay small
+STREAM_READ = 256 * 1024  # a zip member's or a file's pieces for the line filter: a decompressing read that breaks drops its data
 # logs read through a line filter when big: the kinds whose parsers read single lines or OOM report windows
 STREAM_SPECS = {ArtifactKind.KERNEL_LOG: KERNEL_LOG, ArtifactKind.KUBELET_LOG: KUBELET_LOG, ArtifactKind.RUNTIME_LOG: RUNTIME_LOG}
 ARCHIVE_SUFFIXES = (".tar", ".tgz", ".tar.gz", ".tar.xz", ".tar.bz2", ".zip", ".gz", ".xz", ".bz2", ".tbz2", ".txz")

@@ -68,6 +68,19 @@ def test_summary_corpus_values(corpus_dir):
     assert (gke.node.available_bytes, gke.node.working_set_bytes) == (3182673920, 928534528)
 
 
+
+def test_summary_with_a_mangled_system_containers_keeps_the_node_numbers():
+    """GENERATED input (tests/fuzz_seeds, a mutation of the corpus's GKE summary): a systemContainers that
+    is not a list is no system containers, and the node's memory is still read and cited at its line."""
+    from analyzer.parsers import kubelet_summary
+    from tests.fuzz_mutations import SEED_DIR
+
+    text = (SEED_DIR / "kubelet-summary-system-containers-not-a-list.txt").read_text().split("\n", 1)[1]
+    parsed = kubelet_summary.parse(text, "s.json")
+    assert parsed.status == "complete" and parsed.value.system_containers == {}
+    assert (parsed.value.node.available_bytes, parsed.value.node.working_set_bytes) == (2685095936, 1157853184)
+    assert '"availableBytes": 2685095936' in text.split("\n")[parsed.value.evidence.line - 1]
+
 def test_eviction_ranking_follows_the_kubelet_order(tmp_path):
     """HAND-WRITTEN pods and /stats/summary (no cluster in the lab): the kubelet ranks pods above their
     request first, then lower priority, then the largest usage above request."""

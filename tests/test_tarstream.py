@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzer.tarstream import BlockSource, StreamEnded, TarHeaderError, members, parse_header
+from analyzer.tarstream import BlockSource, StreamEnded, TarHeaderError, members
 from tests.conftest import FIXTURES
 
 
