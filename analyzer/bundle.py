@@ -31,7 +31,7 @@ from analyzer.errors import InputUnreadable
 from analyzer.models.common import built
 from analyzer.models.report import BundleFile, BundleWarning
 from analyzer.prefilter import ANY_LOG, KERNEL_LOG, KUBELET_LOG, RUNTIME_LOG, FilterSpec, LineFilter
-from analyzer.tarstream import BlockSource, StreamEnded, TarHeaderError, TarMember, members
+from analyzer.tarstream import BlockSource, StreamEnded, TarHeaderError, TarMember, handed_members, members
 
 HEAD_CHARS = 64 * 1024
 READ_CHUNK = 1024 * 1024
@@ -618,9 +618,10 @@ def _read_tar(blocks: Iterator[bytes], intake: _Intake) -> None:
     padding means members were lost.
     """
     source = BlockSource(blocks)
+    records = getattr(blocks, "header_records", None)  # the decompressor child read the headers already
     last_ok = None
     try:
-        for member in members(source):
+        for member in (handed_members(source, records()) if records is not None else members(source)):
             if not intake.count_member():
                 return
             _take_tar_member(source, member, intake)

@@ -8,7 +8,9 @@ releases the GIL, but the thread needs it back after each call, while the reader
 calls (measured in benchmarks/RESULTS.md). Where no child can be started, a thread does it
 (``Prefetch``). gzip is inflated with ISA-L (python-isal's ``isal_zlib``, zlib's interface over
 Intel's igzip: 1.3 times zlib-ng's speed and 2.4 times zlib's on a bundle, benchmarks/RESULTS.md)
-when installed, else the standard library's zlib.
+when installed, else the standard library's zlib. Of a tar archive the child also reads the member
+headers, on that core too, and sends their records ahead of the bytes (analyzer/tarstream.py,
+``header_records`` there and ``handed_members`` here): the reader skips the headers it was told of.
 
 Errors keep their place in the stream: every block decompressed before a fault (a truncated
 gzip, a corrupt block, a bad CRC) is delivered first, then the error is raised to the reader,
@@ -22,11 +24,13 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
+import marshal
 import queue
 import subprocess
 import sys
 import threading
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -211,6 +215,7 @@ def start_early(path: Path) -> None:
 
 CHILD = Path(inflate_child.__file__)
 CHILD_ERRORS = {"EOFError": EOFError, "zlib.error": zlib.error, "LZMAError": lzma.LZMAError, "OSError": OSError}
+MAX_READ_AHEAD = 8  # data frames held while looking for records (the child sends records first: none, normally)
 PIPE_BYTES = BLOCK  # the pipe holds a block ahead (Linux F_SETPIPE_SZ), so the child rarely waits for the reader
 
 
@@ -218,6 +223,9 @@ class ChildBlocks(_Blocks):
     """Blocks of a compressed file, decompressed by a child process (analyzer/inflate_child.py) and read
     from its pipe; the child's error, if any, is raised after the last block it wrote, as
     ``source_blocks`` raises it. ``close()`` stops the child.
+
+    Of a tar archive the child also reads the headers (the frames of inflate_child.py):
+    ``header_records()`` gives their records, for ``tarstream.handed_members``.
 
     >>> import gzip as g, tempfile
     >>> path = Path(tempfile.mkdtemp()) / "x.gz"; _ = path.write_bytes(g.compress(b"abc" * 100000))
@@ -227,13 +235,18 @@ class ChildBlocks(_Blocks):
     """
 
     def __init__(self, path: Path) -> None:
-        paths = [str(Path(fast_zlib.__file__).parent.parent)] if fast_zlib is not zlib else []
-        # -I -S: no site, no environment, no current folder: the child starts in a few ms and finds only isal
+        paths = [str(CHILD.parent.parent)]  # analyzer/tarstream.py, to read a tar's headers
+        if fast_zlib is not zlib:
+            paths.append(str(Path(fast_zlib.__file__).parent.parent))
+        # -I -S: no site, no environment, no current folder: the child starts in a few ms and finds only these
         self.proc = subprocess.Popen([sys.executable, "-I", "-S", str(CHILD), str(path), *paths],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         self._grow_pipe()
         self.pipe = io.BufferedReader(self.proc.stdout, buffer_size=BLOCK)
         self.done = False
+        self.read_ahead: deque[bytes] = deque()  # blocks met while looking for records
+        self.records: deque[list] = deque()  # lists of header records not yet handed over
+        self.records_ended = False
 
     def _grow_pipe(self) -> None:
         try:
@@ -243,12 +256,57 @@ class ChildBlocks(_Blocks):
         except (ImportError, AttributeError, OSError):  # not Linux, or a limit below a block: the default pipe works too
             pass
 
+    def _next_frame(self) -> tuple[bytes, bytes] | None:
+        """(kind, payload) of the next frame; None at the end of the pipe. A frame the child could not
+        finish (it was killed) is what it holds: data as far as it came, records not at all."""
+        head = self.pipe.read(5)
+        if len(head) < 5:
+            return None
+        payload = self.pipe.read(int.from_bytes(head[1:], "little"))
+        return head[:1], payload
+
+    def _take_frame(self, frame: tuple[bytes, bytes]) -> bytes | None:
+        """A data frame's block; records and the end of records are put aside (None)."""
+        kind, payload = frame
+        if kind == inflate_child.DATA:
+            return payload
+        if kind == inflate_child.RECORDS:
+            try:
+                self.records.append(marshal.loads(payload))
+            except (EOFError, ValueError, TypeError):  # cut short: the reader reads those headers itself
+                self.records_ended = True
+        else:
+            self.records_ended = True
+        return None
+
+    def header_records(self) -> Iterator[tuple]:
+        """The records of the headers the child read, in order, as the reader gets to them."""
+        while True:
+            while self.records:
+                yield from self.records.popleft()
+            if self.records_ended or self.done:
+                return
+            frame = self._next_frame()
+            if frame is None:
+                return
+            block = self._take_frame(frame)
+            if block:
+                self.read_ahead.append(block)
+            if len(self.read_ahead) > MAX_READ_AHEAD:  # records that do not come before their data: no more of them
+                self.records_ended = True
+
     def __next__(self) -> bytes:
+        if self.read_ahead:
+            return self.read_ahead.popleft()
         if self.done:
             raise StopIteration
-        block = self.pipe.read(BLOCK)
-        if block:
-            return block
+        while True:
+            frame = self._next_frame()
+            if frame is None:
+                break
+            block = self._take_frame(frame)
+            if block:
+                return block
         self.done = True
         self.proc.wait()
         if self.proc.returncode == 0:

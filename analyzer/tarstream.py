@@ -37,7 +37,7 @@ the bytes of the member that were read before it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from zlib import adler32
 
@@ -373,7 +373,13 @@ def members(source: BlockSource) -> Iterator[TarMember]:
     perhaps members after it: StreamEnded says so (``tarfile`` ends quietly there). A stream
     cut inside the end marker's zeros lost nothing.
     """
-    pax_global: dict[str, str] = {}
+    for member, _ in member_spans(source, {}):
+        yield member
+
+
+def member_spans(source: BlockSource, pax_global: dict[str, str]) -> Iterator[tuple[TarMember, int]]:
+    """``members``, each with the bytes of data that follow its header (``pax_global``: the global
+    PAX records met so far, filled as they come)."""
     while True:
         try:
             block = source.take(BLOCK)
@@ -387,10 +393,63 @@ def members(source: BlockSource) -> Iterator[TarMember]:
             return
         member, data_bytes = _with_extensions(source, block, pax_global)
         data_end = source.offset + _padded(data_bytes)
-        yield member
+        yield member, data_bytes
         if source.offset > data_end:
             raise ValueError("a member's reader went past its data")
         source.skip(data_end - source.offset)
+
+
+# --- headers read by another process -------------------------------------------------------
+#
+# The decompressor child (analyzer/inflate_child.py) has every byte of the archive before the reader
+# does, and a core of its own that inflate leaves mostly idle: it reads the headers there, with
+# ``member_spans`` on the same bytes, and sends one record a member. The reader then skips each
+# member's headers unread (a 512-byte header, often a PAX or long-name header before it: 5 µs a
+# member here, a third of that skipped).
+
+# (name, type, size, linkname, sparse, bytes of headers before the data, bytes of data)
+HeaderRecord = tuple[str, int, int, str, bool, int, int]
+
+
+def header_records(source: BlockSource, send: Callable[[HeaderRecord], None]) -> None:
+    """``send`` a record of each member ``member_spans`` reads in ``source``, in order, until the
+    end-of-archive block or a member it cannot describe alone: one after a global PAX header (whose
+    records the reader would not have). Raises what ``member_spans`` raises; the records sent before
+    are of whole, good headers.
+
+    >>> import io, tarfile
+    >>> buffer = io.BytesIO()
+    >>> with tarfile.open(fileobj=buffer, mode="w") as tar:
+    ...     info = tarfile.TarInfo("b/" + "d" * 120 + "/memory.stat"); info.size = 3
+    ...     tar.addfile(info, io.BytesIO(b"abc"))
+    >>> records = []
+    >>> header_records(BlockSource(iter([buffer.getvalue()])), records.append)
+    >>> [(name[-11:], size, header_bytes, data_bytes) for name, _, size, _, _, header_bytes, data_bytes in records]
+    [('memory.stat', 3, 1536, 3)]
+    """
+    pax_global: dict[str, str] = {}
+    data_end = source.offset
+    for member, data_bytes in member_spans(source, pax_global):
+        if pax_global:
+            return  # the reader reads this member's headers itself, the global ones with them
+        start = source.offset
+        send((member.name, member.type, member.size, member.linkname, member.sparse, start - data_end, data_bytes))
+        data_end = start + _padded(data_bytes)
+
+
+def handed_members(source: BlockSource, records: Iterable[HeaderRecord]) -> Iterator[TarMember]:
+    """``members`` of ``source``, the first ones from ``records`` that ``header_records`` made of the
+    same bytes: their headers are skipped, not read. Where the records end (the end-of-archive block,
+    a global PAX header, a bad header, a cut stream, a child that stopped), ``members`` reads on
+    from that place, so what it finds there, and says, is what it always says."""
+    for name, kind, size, linkname, sparse, header_bytes, data_bytes in records:
+        source.skip(header_bytes)
+        data_end = source.offset + _padded(data_bytes)
+        yield TarMember(name, kind, size, linkname, sparse)
+        if source.offset > data_end:
+            raise ValueError("a member's reader went past its data")
+        source.skip(data_end - source.offset)
+    yield from members(source)
 
 
 def _with_extensions(source: BlockSource, block: bytes, pax_global: dict[str, str]) -> tuple[TarMember, int]:
