@@ -219,6 +219,16 @@ MAX_READ_AHEAD = 8  # data frames held while looking for records (the child send
 PIPE_BYTES = BLOCK  # the pipe holds a block ahead (Linux F_SETPIPE_SZ), so the child rarely waits for the reader
 
 
+def child_argv(path: Path) -> list[str]:
+    """The command line of the decompressor child of ``path``: ``-I -S`` (no site, no environment, no
+    current folder: it starts in a few ms) and the folders of what it imports, analyzer/tarstream.py
+    to read a tar's headers and isal where installed."""
+    paths = [str(CHILD.parent.parent)]
+    if fast_zlib is not zlib:
+        paths.append(str(Path(fast_zlib.__file__).parent.parent))
+    return [sys.executable, "-I", "-S", str(CHILD), str(path), *paths]
+
+
 class ChildBlocks(_Blocks):
     """Blocks of a compressed file, decompressed by a child process (analyzer/inflate_child.py) and read
     from its pipe; the child's error, if any, is raised after the last block it wrote, as
@@ -235,12 +245,7 @@ class ChildBlocks(_Blocks):
     """
 
     def __init__(self, path: Path) -> None:
-        paths = [str(CHILD.parent.parent)]  # analyzer/tarstream.py, to read a tar's headers
-        if fast_zlib is not zlib:
-            paths.append(str(Path(fast_zlib.__file__).parent.parent))
-        # -I -S: no site, no environment, no current folder: the child starts in a few ms and finds only these
-        self.proc = subprocess.Popen([sys.executable, "-I", "-S", str(CHILD), str(path), *paths],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        self.proc = subprocess.Popen(child_argv(path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         self._grow_pipe()
         self.pipe = io.BufferedReader(self.proc.stdout, buffer_size=BLOCK)
         self.done = False

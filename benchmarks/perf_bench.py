@@ -86,11 +86,9 @@ def child_rss(bundle: Path) -> int:
     """Peak RSS of the decompressor child (analyzer/inflate_child.py) on this bundle, run alone as the
     analyzer runs it: its RSS is not in the analyzer's ``ru_maxrss`` (wait4 gives the larger of a
     process and its children, not their sum), so it is measured apart and added."""
-    import isal
-
-    child = [str(VENV_BIN / "python"), "-I", "-S", str(ROOT / "analyzer" / "inflate_child.py"), str(bundle),
-             str(Path(isal.__file__).parent.parent)]
-    return run_measured(child)[1]
+    argv = subprocess.run([str(VENV_BIN / "python"), "-c", "import json, sys; from analyzer.decompress import child_argv; "
+                           "print(json.dumps(child_argv(sys.argv[1])))", str(bundle)], capture_output=True, text=True, check=True).stdout
+    return run_measured(json.loads(argv))[1]
 
 
 def floor(bundle: Path) -> tuple[float, int]:
