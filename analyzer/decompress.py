@@ -216,6 +216,7 @@ def start_early(path: Path) -> None:
 CHILD = Path(inflate_child.__file__)
 CHILD_ERRORS = {"EOFError": EOFError, "zlib.error": zlib.error, "LZMAError": lzma.LZMAError, "OSError": OSError}
 MAX_READ_AHEAD = 8  # data frames held while looking for records (the child sends records first: none, normally)
+FRAME_HEAD_READ = 64 * 1024  # the pipe reader's buffer: frame heads and records; a data frame (256 KB) is read past it, straight into its block
 PIPE_BYTES = BLOCK  # the pipe holds a block ahead (Linux F_SETPIPE_SZ), so the child rarely waits for the reader
 
 
@@ -247,7 +248,7 @@ class ChildBlocks(_Blocks):
     def __init__(self, path: Path) -> None:
         self.proc = subprocess.Popen(child_argv(path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         self._grow_pipe()
-        self.pipe = io.BufferedReader(self.proc.stdout, buffer_size=BLOCK)
+        self.pipe = io.BufferedReader(self.proc.stdout, buffer_size=FRAME_HEAD_READ)
         self.done = False
         self.read_ahead: deque[bytes] = deque()  # blocks met while looking for records
         self.records: deque[list] = deque()  # lists of header records not yet handed over
