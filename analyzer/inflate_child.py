@@ -35,23 +35,26 @@ GZIP_WBITS = 31  # gzip header and trailer (CRC32, size) checked by zlib itself
 def gzip_blocks(raw, zlib, size: int = PIECE):
     """Decompressed blocks of at most ``size`` bytes of a gzip file (several concatenated members too, as
     gzip(1) reads them), inflated with ``zlib`` (the standard module or isal_zlib). A truncated file
-    raises EOFError after every block before the cut.
+    raises EOFError after every byte before the cut: a block that stops at ``size`` may leave output
+    in the inflater when the input is all read, and it is asked for that first.
 
     >>> import gzip as g, io, zlib
     >>> b"".join(gzip_blocks(io.BytesIO(g.compress(b"a" * 10) + g.compress(b"b" * 5)), zlib))
     b'aaaaaaaaaabbbbb'
     """
-    inflater, started, data = zlib.decompressobj(GZIP_WBITS), False, b""
+    inflater, started, data, full = zlib.decompressobj(GZIP_WBITS), False, b"", False
     while True:
         if not data:
-            data = inflater.unconsumed_tail or raw.read(READ)
-        if not data:
-            if started and not inflater.eof:
-                raise EOFError("Compressed file ended before the end-of-stream marker was reached")
-            return
+            data = inflater.unconsumed_tail
+        if not data and not full:  # after a block cut at ``size``, output may be left in the inflater: no read
+            data = raw.read(READ)
+            if not data:
+                if started and not inflater.eof:
+                    raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                return
         started = True
         block = inflater.decompress(data, size)
-        data = b""
+        data, full = b"", len(block) == size
         if block:
             yield block
         if inflater.eof:
@@ -60,7 +63,7 @@ def gzip_blocks(raw, zlib, size: int = PIECE):
                 rest = rest or raw.read(READ)
                 if not rest.strip(b"\0"):
                     return
-            inflater, started, data = zlib.decompressobj(GZIP_WBITS), False, rest
+            inflater, started, data, full = zlib.decompressobj(GZIP_WBITS), False, rest, False
 
 
 def file_blocks(stream, size: int = PIECE):
