@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import random
 import tarfile
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def _read(path: Path, limits: Limits | None = None):
     return artifacts, [f.model_dump() for f in bundle.files], [w.model_dump() for w in bundle.warnings], bundle.bytes_read
 
 
-def _both_ways(path: Path, monkeypatch, limits: Limits | None = None) -> tuple[object, object, int]:
+def both_ways(path: Path, monkeypatch, limits: Limits | None = None) -> tuple[object, object, int]:
     """(read through the child, read through a thread, records the reader took from the child)."""
     handed = []
     records = decompress.ChildBlocks.header_records
@@ -95,7 +96,7 @@ def test_the_child_sends_every_byte_once_and_the_records_this_process_reads(tmp_
 def test_headers_read_by_the_child_give_what_the_reader_finds_itself(tmp_path, monkeypatch, tar_format):
     path = tmp_path / "node.tar.gz"
     path.write_bytes(gzip.compress(_tar_bytes(_node_members(300), tar_format), compresslevel=1))
-    through_child, through_thread, handed = _both_ways(path, monkeypatch)
+    through_child, through_thread, handed = both_ways(path, monkeypatch)
     assert through_child == through_thread
     artifacts, files, warnings, _ = through_child
     assert handed == len(files) == 1 + 300 * 4 + 1  # every header read by the child, none read twice
@@ -112,7 +113,7 @@ def test_the_reader_reads_on_after_a_global_pax_header(tmp_path, monkeypatch):
     after = _tar_bytes([("node-1/proc/77/oom_score_adj", b"-997\n")])
     path = tmp_path / "global.tar.gz"
     path.write_bytes(gzip.compress(members[:end] + glob + after, compresslevel=1))
-    through_child, through_thread, handed = _both_ways(path, monkeypatch)
+    through_child, through_thread, handed = both_ways(path, monkeypatch)
     assert through_child == through_thread
     files = through_child[1]
     assert handed == len(files) - 1 and files[-1]["path"] == "node-1/proc/77/oom_score_adj"
@@ -132,7 +133,7 @@ def test_a_cut_bundle_gives_the_same_members_and_the_same_warning(tmp_path, monk
     packed = gzip.compress(_tar_bytes(_node_members(300)), compresslevel=1)
     path = tmp_path / "cut.tar.gz"
     path.write_bytes(packed[: int(len(packed) * cut_at)])
-    through_child, through_thread, handed = _both_ways(path, monkeypatch)
+    through_child, through_thread, handed = both_ways(path, monkeypatch)
     assert through_child == through_thread
     assert any("truncated" in w["message"] or "ends inside" in w["message"] for w in through_child[2])
     assert handed >= 1
@@ -151,7 +152,7 @@ def test_a_bad_header_stops_both_ways_at_the_same_member(tmp_path, monkeypatch, 
     tar[at + 148 : at + 156] = b"0000000\0"  # a checksum no header has
     path = tmp_path / "bad.tar.gz"
     path.write_bytes(gzip.compress(bytes(tar), compresslevel=1))
-    through_child, through_thread, _ = _both_ways(path, monkeypatch)
+    through_child, through_thread, _ = both_ways(path, monkeypatch)
     assert through_child == through_thread
     if where == "first":
         assert through_child[0] == "InputUnreadable"
@@ -163,23 +164,56 @@ def test_trailing_bytes_and_caps_are_said_the_same_way(tmp_path, monkeypatch):
     tar = _tar_bytes(_node_members(40))
     path = tmp_path / "trailing.tar.gz"
     path.write_bytes(gzip.compress(tar + b"garbage after the end" + bytes(4096), compresslevel=1))
-    child, thread, handed = _both_ways(path, monkeypatch)
+    child, thread, handed = both_ways(path, monkeypatch)
     assert child == thread and handed == len(child[1])
     assert any("after the end-of-archive marker" in w["message"] for w in child[2])
-    child, thread, _ = _both_ways(path, monkeypatch, Limits(max_members=25))
+    child, thread, _ = both_ways(path, monkeypatch, Limits(max_members=25))
     assert child == thread and any("more than 25 members" in w["message"] for w in child[2])
 
 
 def test_a_compressed_single_log_sends_no_records(tmp_path, monkeypatch):
     path = tmp_path / "kern.log.gz"
     path.write_bytes(gzip.compress(OOM_LINE + b"\n" + LOG_LINE * 1000))
-    through_child, through_thread, handed = _both_ways(path, monkeypatch)
+    through_child, through_thread, handed = both_ways(path, monkeypatch)
     assert through_child == through_thread and handed == 0
     assert through_child[0][0][0] == "kern.log"
 
 
 @pytest.mark.parametrize("hostile", [h for h in HOSTILE if not h.slow], ids=lambda h: h.build.__name__.removeprefix("build_"))
-def test_every_hostile_bundle_reads_the_same_both_ways(tmp_path, monkeypatch, hostile):
+def test_every_hostile_bundle_reads_the_sameboth_ways(tmp_path, monkeypatch, hostile):
     bundle = hostile.build(tmp_path, new_canary())
-    through_child, through_thread, _ = _both_ways(bundle, monkeypatch)
+    through_child, through_thread, _ = both_ways(bundle, monkeypatch)
     assert through_child == through_thread
+
+
+def mutated_tar(rng: random.Random) -> bytes:
+    """A gzipped node tar (PAX or GNU long names) with one to four faults: bytes changed in a block,
+    a block of zeros or noise put in or taken out, the tar cut, the gzip cut."""
+    tar = bytearray(_tar_bytes(_node_members(30), rng.choice([tarfile.PAX_FORMAT, tarfile.GNU_FORMAT])))
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randrange(max(len(tar) // 512, 1)) * 512
+        fault = rng.random()
+        if fault < 0.5:
+            for _ in range(rng.randint(1, 3)):
+                spot = at + rng.randrange(512)
+                if spot < len(tar):
+                    tar[spot] = rng.randrange(256)
+        elif fault < 0.7:
+            tar = tar[: rng.randrange(len(tar) + 1)]
+        elif fault < 0.85:
+            tar[at:at] = bytes(512) if rng.random() < 0.5 else rng.randbytes(512)
+        else:
+            del tar[at : at + 512]
+    packed = gzip.compress(bytes(tar), compresslevel=1)
+    return packed[: rng.randrange(len(packed) + 1)] if rng.random() < 0.2 else packed
+
+
+def test_mutated_archives_read_the_same_both_ways(tmp_path, monkeypatch):
+    """40 archives with random faults (benchmarks/header_records_fuzz.py runs thousands: 1 in 700
+    found the cut-gzip tail that gzip_blocks now keeps)."""
+    rng = random.Random(20261206)
+    path = tmp_path / "mutated.tar.gz"
+    for case in range(40):
+        path.write_bytes(mutated_tar(rng))
+        through_child, through_thread, _ = both_ways(path, monkeypatch)
+        assert through_child == through_thread, f"case {case}"
