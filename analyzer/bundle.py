@@ -31,7 +31,7 @@ from analyzer.errors import InputUnreadable
 from analyzer.models.common import built
 from analyzer.models.report import BundleFile, BundleWarning
 from analyzer.prefilter import ANY_LOG, KERNEL_LOG, KUBELET_LOG, RUNTIME_LOG, FilterSpec, LineFilter
-from analyzer.tarstream import BlockSource, StreamEnded, TarHeaderError, TarMember, handed_members, members
+from analyzer.tarstream import BlockSource, StreamEnded, TarHeaderError, TarMember, handed_members, is_tar_header, members
 
 HEAD_CHARS = 64 * 1024
 READ_CHUNK = 1024 * 1024
@@ -759,10 +759,6 @@ def _magic(path: Path) -> bytes:
         return handle.read(512)
 
 
-def _is_tar_header(block: bytes) -> bool:
-    return len(block) >= 262 and block[257:262] == b"ustar"
-
-
 @contextmanager
 def _blocks_of(path: Path, magic: bytes) -> Iterator[Iterator[bytes]]:
     """The file's bytes in blocks: decompressed ahead of the reader when compressed, read as they are otherwise."""
@@ -810,7 +806,7 @@ def _compressed_tar(path: Path, magic: bytes) -> bool:
     try:
         with opener(path, "rb") as stream:
             block = stream.read(512)
-            return _is_tar_header(block) or _empty_tar(block, path)
+            return is_tar_header(block) or _empty_tar(block, path)
     except (OSError, EOFError, zlib.error, lzma.LZMAError):
         return path.name.endswith(TAR_NAMES)
 
@@ -849,7 +845,7 @@ def open_bundle(path: Path, limits: Limits | None = None, sink: Callable[[Artifa
         bundle = Bundle(source_name=path.name, source_kind="zip")
         intake = _Intake(bundle, limits, sink)
         _read_zip(path, intake)
-    elif _is_tar_header(magic) or _empty_tar(magic, path) or _compressed_tar(path, magic):
+    elif is_tar_header(magic) or _empty_tar(magic, path) or _compressed_tar(path, magic):
         bundle = Bundle(source_name=path.name, source_kind="tar")
         intake = _Intake(bundle, limits, sink)
         with _blocks_of(path, magic) as blocks:

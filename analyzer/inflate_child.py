@@ -144,7 +144,7 @@ def read_headers(forward: Forwarder, tarstream) -> None:
     source = tarstream.BlockSource(iter(forward))
     try:
         head = source.read(tarstream.BLOCK)
-        if head[257:262] != b"ustar":
+        if not tarstream.is_tar_header(head):
             return
         source.unread(head)
         tarstream.header_records(source, forward.records.append)

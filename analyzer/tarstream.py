@@ -217,6 +217,15 @@ def _described(err: BaseException) -> str:
 # --- headers -------------------------------------------------------------------------------
 
 
+def is_tar_header(block: bytes) -> bool:
+    """A block with the ustar magic of a POSIX or GNU header (v7 headers have none).
+
+    >>> import tarfile; is_tar_header(tarfile.TarInfo("a").tobuf()), is_tar_header(b"[1.0] Killed process 4242")
+    (True, False)
+    """
+    return len(block) >= 262 and block[257:262] == b"ustar"
+
+
 def _number(field: bytes) -> int:
     """A numeric header field: octal text (tarfile's ``nti``), or GNU base-256 (first byte 0x80/0xff).
 
@@ -402,9 +411,7 @@ def member_spans(source: BlockSource, pax_global: dict[str, str]) -> Iterator[tu
         member, data_bytes = _with_extensions(source, block, pax_global)
         data_end = source.offset + _padded(data_bytes)
         yield member, data_bytes
-        if source.offset > data_end:
-            raise ValueError("a member's reader went past its data")
-        source.skip(data_end - source.offset)
+        _skip_to(source, data_end)
 
 
 # --- headers read by another process -------------------------------------------------------
@@ -454,10 +461,15 @@ def handed_members(source: BlockSource, records: Iterable[HeaderRecord]) -> Iter
         source.skip(header_bytes)
         data_end = source.offset + _padded(data_bytes)
         yield TarMember(name, kind, size, linkname, sparse)
-        if source.offset > data_end:
-            raise ValueError("a member's reader went past its data")
-        source.skip(data_end - source.offset)
+        _skip_to(source, data_end)
     yield from members(source)
+
+
+def _skip_to(source: BlockSource, data_end: int) -> None:
+    """Past what the caller left of a member's data and padding, to its next header."""
+    if source.offset > data_end:
+        raise ValueError("a member's reader went past its data")
+    source.skip(data_end - source.offset)
 
 
 def _with_extensions(source: BlockSource, block: bytes, pax_global: dict[str, str]) -> tuple[TarMember, int]:

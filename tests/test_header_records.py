@@ -108,7 +108,7 @@ def test_the_reader_reads_on_after_a_global_pax_header(tmp_path, monkeypatch):
     """A global PAX header applies to every member after it: the child stops its records before it, and
     the reader reads it, and every header after it, itself."""
     members = _tar_bytes(_node_members(20))
-    end = _members_end(members)
+    _, end = _member_offsets(members)
     glob = tarfile.TarInfo.create_pax_global_header({"comment": "collected by hand"})
     after = _tar_bytes([("node-1/proc/77/oom_score_adj", b"-997\n")])
     path = tmp_path / "global.tar.gz"
@@ -119,13 +119,14 @@ def test_the_reader_reads_on_after_a_global_pax_header(tmp_path, monkeypatch):
     assert handed == len(files) - 1 and files[-1]["path"] == "node-1/proc/77/oom_score_adj"
 
 
-def _members_end(tar: bytes) -> int:
-    """The offset of the end-of-archive block."""
+def _member_offsets(tar: bytes) -> tuple[list[int], int]:
+    """(the offset of each member's first header, the offset of the end-of-archive block)."""
     source = BlockSource(iter([tar]))
-    end = 0
+    starts, end = [], 0
     for _, data_bytes in member_spans(source, {}):
+        starts.append(end)
         end = source.offset + tarstream._padded(data_bytes)
-    return end
+    return starts, end
 
 
 @pytest.mark.parametrize("cut_at", [0.3, 0.6, 0.999], ids=["in-cgroup-files", "in-the-journal", "at-the-end"])
@@ -142,12 +143,7 @@ def test_a_cut_bundle_gives_the_same_members_and_the_same_warning(tmp_path, monk
 @pytest.mark.parametrize("where", ["first", "middle"])
 def test_a_bad_header_stops_both_ways_at_the_same_member(tmp_path, monkeypatch, where):
     tar = bytearray(_tar_bytes(_node_members(50)))
-    spans = []
-    source = BlockSource(iter([bytes(tar)]))
-    start = 0
-    for _, data_bytes in member_spans(source, {}):
-        spans.append(start)
-        start = source.offset + tarstream._padded(data_bytes)
+    spans, _ = _member_offsets(bytes(tar))
     at = spans[0] if where == "first" else spans[len(spans) // 2]
     tar[at + 148 : at + 156] = b"0000000\0"  # a checksum no header has
     path = tmp_path / "bad.tar.gz"
